@@ -1,0 +1,10 @@
+//! Command handlers, one module per TPM 2.0 Library Part 3 clause.
+
+pub mod capability;
+pub mod clock;
+pub mod hash;
+pub mod hierarchy;
+pub mod pcr;
+pub mod random;
+pub mod startup;
+pub mod testing;

@@ -1,0 +1,296 @@
+//! The command table: for every implemented command its code, its handle area
+//! (handle types and authorization roles), whether it may change NV, and its handler
+//! (Part 3, each command's "Command" table; the reference implementation's
+//! CommandAttributeData).
+
+use crate::commands;
+use crate::dispatch::{Ctx, Params};
+use crate::rc::TpmResult;
+use crate::types::constants::{TpmCc, TpmRh};
+
+/// The authorization role a handle needs (Part 1, clause 19.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthRole {
+    /// No authorization for this handle.
+    None,
+    /// USER role.
+    User,
+    /// ADMIN role.
+    Admin,
+    /// DUP role.
+    Dup,
+}
+
+/// What values a handle in the handle area may take (its TPMI_ type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandleKind {
+    /// A permanent handle from the given set (TPMI_RH_*).
+    Permanent(&'static [TpmRh]),
+    /// TPMI_DH_PCR; `true` also allows TPM_RH_NULL.
+    Pcr(bool),
+    /// TPMI_DH_OBJECT: a loaded transient or persistent object.
+    Object,
+}
+
+/// One handle in a command's handle area.
+#[derive(Clone, Copy, Debug)]
+pub struct HandleSpec {
+    /// Allowed values.
+    pub kind: HandleKind,
+    /// Authorization role (`AuthRole::None` for handles without `@`).
+    pub auth: AuthRole,
+}
+
+/// A command handler: reads its parameters from `Params`, writes its response
+/// handles and parameters into `Ctx`.
+pub type Handler = fn(&mut Ctx<'_>, &mut Params<'_>) -> TpmResult<()>;
+
+/// One row of the command table.
+#[derive(Clone, Copy)]
+pub struct CommandEntry {
+    /// TPM_CC.
+    pub cc: TpmCc,
+    /// The handle area.
+    pub handles: &'static [HandleSpec],
+    /// The command may write NV (TPMA_CC.nv).
+    pub nv: bool,
+    /// The command changes TPM state, so a pending orderly-shutdown save is stale.
+    pub changes_state: bool,
+    /// TPMA_CC.rHandle: the response carries one handle.
+    pub response_handle: bool,
+    /// The command is allowed while the TPM is in failure mode.
+    pub in_failure_mode: bool,
+    /// The handler.
+    pub handler: Handler,
+}
+
+const fn h(kind: HandleKind, auth: AuthRole) -> HandleSpec {
+    HandleSpec { kind, auth }
+}
+
+use AuthRole::User;
+use HandleKind::{Object, Pcr, Permanent};
+
+/// TPMI_RH_HIERARCHY
+pub const RH_HIERARCHY: &[TpmRh] = &[TpmRh::OWNER, TpmRh::ENDORSEMENT, TpmRh::PLATFORM];
+/// TPMI_RH_HIERARCHY_AUTH
+pub const RH_HIERARCHY_AUTH: &[TpmRh] = &[
+    TpmRh::OWNER,
+    TpmRh::ENDORSEMENT,
+    TpmRh::PLATFORM,
+    TpmRh::LOCKOUT,
+];
+/// TPMI_RH_PLATFORM
+pub const RH_PLATFORM: &[TpmRh] = &[TpmRh::PLATFORM];
+/// TPMI_RH_PROVISION
+pub const RH_PROVISION: &[TpmRh] = &[TpmRh::OWNER, TpmRh::PLATFORM];
+/// TPMI_RH_CLEAR
+pub const RH_CLEAR: &[TpmRh] = &[TpmRh::LOCKOUT, TpmRh::PLATFORM];
+/// TPMI_RH_LOCKOUT
+pub const RH_LOCKOUT: &[TpmRh] = &[TpmRh::LOCKOUT];
+
+struct Row {
+    cc: TpmCc,
+    handles: &'static [HandleSpec],
+    nv: bool,
+    changes_state: bool,
+    response_handle: bool,
+    handler: Handler,
+}
+
+const fn row(cc: TpmCc, handles: &'static [HandleSpec], handler: Handler) -> Row {
+    Row {
+        cc,
+        handles,
+        nv: false,
+        changes_state: true,
+        response_handle: false,
+        handler,
+    }
+}
+
+impl Row {
+    const fn nv(mut self) -> Row {
+        self.nv = true;
+        self
+    }
+    const fn read_only(mut self) -> Row {
+        self.changes_state = false;
+        self
+    }
+    const fn rhandle(mut self) -> Row {
+        self.response_handle = true;
+        self
+    }
+    const fn entry(self) -> CommandEntry {
+        let in_failure_mode =
+            self.cc.0 == TpmCc::GET_TEST_RESULT.0 || self.cc.0 == TpmCc::GET_CAPABILITY.0;
+        CommandEntry {
+            cc: self.cc,
+            handles: self.handles,
+            nv: self.nv,
+            changes_state: self.changes_state,
+            response_handle: self.response_handle,
+            in_failure_mode,
+            handler: self.handler,
+        }
+    }
+}
+
+use commands::{capability, clock, hash, hierarchy, pcr, random, startup, testing};
+
+/// Every implemented command, sorted by command code.
+pub static COMMANDS: &[CommandEntry] = &[
+    row(
+        TpmCc::HIERARCHY_CONTROL,
+        &[h(Permanent(RH_HIERARCHY), User)],
+        hierarchy::hierarchy_control,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::CHANGE_EPS,
+        &[h(Permanent(RH_PLATFORM), User)],
+        hierarchy::change_eps,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::CHANGE_PPS,
+        &[h(Permanent(RH_PLATFORM), User)],
+        hierarchy::change_pps,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::CLEAR,
+        &[h(Permanent(RH_CLEAR), User)],
+        hierarchy::clear,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::CLEAR_CONTROL,
+        &[h(Permanent(RH_CLEAR), User)],
+        hierarchy::clear_control,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::CLOCK_SET,
+        &[h(Permanent(RH_PROVISION), User)],
+        clock::clock_set,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::HIERARCHY_CHANGE_AUTH,
+        &[h(Permanent(RH_HIERARCHY_AUTH), User)],
+        hierarchy::hierarchy_change_auth,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::PCR_ALLOCATE,
+        &[h(Permanent(RH_PLATFORM), User)],
+        pcr::allocate,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::CLOCK_RATE_ADJUST,
+        &[h(Permanent(RH_PROVISION), User)],
+        clock::clock_rate_adjust,
+    )
+    .entry(),
+    row(
+        TpmCc::DICTIONARY_ATTACK_LOCK_RESET,
+        &[h(Permanent(RH_LOCKOUT), User)],
+        hierarchy::dictionary_attack_lock_reset,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::DICTIONARY_ATTACK_PARAMETERS,
+        &[h(Permanent(RH_LOCKOUT), User)],
+        hierarchy::dictionary_attack_parameters,
+    )
+    .nv()
+    .entry(),
+    row(TpmCc::PCR_EVENT, &[h(Pcr(true), User)], pcr::event).entry(),
+    row(TpmCc::PCR_RESET, &[h(Pcr(false), User)], pcr::reset).entry(),
+    row(
+        TpmCc::SEQUENCE_COMPLETE,
+        &[h(Object, User)],
+        hash::sequence_complete,
+    )
+    .entry(),
+    row(
+        TpmCc::INCREMENTAL_SELF_TEST,
+        &[],
+        testing::incremental_self_test,
+    )
+    .read_only()
+    .entry(),
+    row(TpmCc::SELF_TEST, &[], testing::self_test)
+        .read_only()
+        .entry(),
+    row(TpmCc::STARTUP, &[], startup::startup).nv().entry(),
+    row(TpmCc::SHUTDOWN, &[], startup::shutdown).nv().entry(),
+    row(TpmCc::STIR_RANDOM, &[], random::stir_random).entry(),
+    row(
+        TpmCc::SEQUENCE_UPDATE,
+        &[h(Object, User)],
+        hash::sequence_update,
+    )
+    .entry(),
+    row(TpmCc::GET_CAPABILITY, &[], capability::get_capability)
+        .read_only()
+        .entry(),
+    row(TpmCc::GET_RANDOM, &[], random::get_random)
+        .read_only()
+        .entry(),
+    row(TpmCc::GET_TEST_RESULT, &[], testing::get_test_result)
+        .read_only()
+        .entry(),
+    row(TpmCc::HASH, &[], hash::hash).read_only().entry(),
+    row(TpmCc::PCR_READ, &[], pcr::read).read_only().entry(),
+    row(TpmCc::READ_CLOCK, &[], clock::read_clock)
+        .read_only()
+        .entry(),
+    row(TpmCc::PCR_EXTEND, &[h(Pcr(true), User)], pcr::extend).entry(),
+    row(
+        TpmCc::EVENT_SEQUENCE_COMPLETE,
+        &[h(Pcr(true), User), h(Object, User)],
+        hash::event_sequence_complete,
+    )
+    .entry(),
+    row(TpmCc::HASH_SEQUENCE_START, &[], hash::hash_sequence_start)
+        .rhandle()
+        .entry(),
+    row(TpmCc::TEST_PARMS, &[], testing::test_parms)
+        .read_only()
+        .entry(),
+];
+
+/// The table row for `cc`, if implemented.
+pub fn lookup(cc: TpmCc) -> Option<&'static CommandEntry> {
+    COMMANDS.iter().find(|e| e.cc == cc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_unique() {
+        for w in COMMANDS.windows(2) {
+            assert!(
+                w[0].cc.0 < w[1].cc.0,
+                "{:#x} before {:#x}",
+                w[0].cc.0,
+                w[1].cc.0
+            );
+        }
+    }
+}

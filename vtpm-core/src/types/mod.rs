@@ -1,0 +1,9 @@
+//! TCG Part 2 types: constants, size-prefixed buffers and structures.
+
+pub mod constants;
+pub mod sized;
+pub mod structures;
+
+pub use constants::*;
+pub use sized::*;
+pub use structures::*;
