@@ -274,6 +274,9 @@ impl Tpm {
         self.failure = None;
         self.self_tested = false;
         self.power = Power::NeedsStartup;
+        // Power-on self-test (Part 1, 12.3): a failure puts the TPM in failure mode.
+        let outcome = crate::crypto::selftest::run_all();
+        let _ = crate::commands::testing::record_self_test(self, outcome);
     }
 
     /// Power is removed. Volatile state is lost; permanent state is kept.
@@ -407,6 +410,8 @@ impl Tpm {
             TpmRh::ENDORSEMENT => return Some(self.perm.endorsement_auth.as_slice()),
             TpmRh::LOCKOUT => return Some(self.perm.lockout_auth.as_slice()),
             TpmRh::PLATFORM => return Some(self.clear.platform_auth.as_slice()),
+            // TPM_RH_NULL (e.g. a PCR handle that names no PCR) has an empty authValue.
+            TpmRh::NULL => return Some(&[]),
             _ => {}
         }
         match TpmHt::of(handle) {

@@ -2,6 +2,7 @@
 
 pub mod capability;
 pub mod clock;
+pub mod context;
 pub mod hash;
 pub mod hierarchy;
 pub mod pcr;

@@ -105,7 +105,8 @@ fn tpm_resume(tpm: &mut Tpm, save: OrderlySave) {
 
 /// TPM2_Shutdown — Part 3 §9.4.
 ///
-/// `TPM_RC_VALUE` (parameter 1): an unknown shutdown type.
+/// `TPM_RC_VALUE` (parameter 1): an unknown shutdown type; `TPM_RC_TYPE`
+/// (parameter 1): Shutdown(STATE) while a PCR_Allocate is pending.
 pub fn shutdown(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let su: TpmSu = p.param()?;
     p.end()?;
@@ -113,6 +114,10 @@ pub fn shutdown(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
         return Err(TpmRc::VALUE.at_param(1));
     }
     let tpm = &mut *ctx.tpm;
+    if su == TpmSu::STATE && tpm.perm.pcr_allocation_pending.is_some() {
+        // A new PCR allocation needs a TPM Reset; a saved state could not resume.
+        return Err(TpmRc::TYPE.at_param(1));
+    }
     let mut saved_pcrs = tpm.pcrs.clone();
     for bank in &mut saved_pcrs.banks {
         for (i, v) in bank.values.iter_mut().enumerate() {

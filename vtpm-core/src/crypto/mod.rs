@@ -1,7 +1,9 @@
 //! Cryptography: hashes and HMAC (RustCrypto), the DRBG, constant-time comparison.
 
+pub mod algorithms;
 pub mod drbg;
 pub mod hash;
+pub mod selftest;
 
 pub use hash::{HashAlg, Hasher};
 

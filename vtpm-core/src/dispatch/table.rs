@@ -137,7 +137,7 @@ impl Row {
     }
 }
 
-use commands::{capability, clock, hash, hierarchy, pcr, random, startup, testing};
+use commands::{capability, clock, context, hash, hierarchy, pcr, random, startup, testing};
 
 /// Every implemented command, sorted by command code.
 pub static COMMANDS: &[CommandEntry] = &[
@@ -244,6 +244,11 @@ pub static COMMANDS: &[CommandEntry] = &[
         hash::sequence_update,
     )
     .entry(),
+    // flushHandle is a parameter (TPMI_DH_CONTEXT); transient objects are not part
+    // of an orderly-shutdown save, so flushing one leaves it valid.
+    row(TpmCc::FLUSH_CONTEXT, &[], context::flush_context)
+        .read_only()
+        .entry(),
     row(TpmCc::GET_CAPABILITY, &[], capability::get_capability)
         .read_only()
         .entry(),

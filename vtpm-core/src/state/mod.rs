@@ -13,6 +13,7 @@
 
 pub mod objects;
 pub mod pcr;
+pub mod ticket;
 
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};

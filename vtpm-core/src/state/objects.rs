@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::crypto::hash::Hasher;
+use crate::crypto::hash::{HashAlg, Hasher};
 use crate::rc::{TpmRc, TpmResult};
 use crate::types::constants::TRANSIENT_FIRST;
 use crate::types::sized::Tpm2bAuth;
@@ -13,20 +13,65 @@ use crate::types::sized::Tpm2bAuth;
 /// (MAX_LOADED_OBJECTS; TPM_PT_HR_TRANSIENT_MIN).
 pub const MAX_LOADED_OBJECTS: usize = 3;
 
-/// A hash or event sequence (Part 3, clause 17).
+/// What a sequence object accumulates.
+#[derive(Clone)]
+pub enum SequenceKind {
+    /// A hash sequence (HashSequenceStart with a hash algorithm).
+    Hash(Hasher),
+    /// An event sequence (HashSequenceStart with TPM_ALG_NULL): one hasher per
+    /// implemented hash, in [`HashAlg::ALL`] order.
+    Event(Vec<Hasher>),
+}
+
+/// A hash or event sequence object (Part 3, clause 17; Part 1, 32.3).
 #[derive(Clone)]
 pub struct SequenceObject {
-    /// The sequence's authValue.
+    /// The sequence's authValue (trailing zeros removed).
     pub auth: Tpm2bAuth,
-    /// One hasher for a hash sequence; one per implemented hash for an event sequence.
-    pub hashers: Vec<Hasher>,
-    /// True for an event sequence (HashSequenceStart with TPM_ALG_NULL).
-    pub event: bool,
-    /// A ticket may be produced: false once the first data block started with
-    /// TPM_GENERATED_VALUE.
-    pub ticket_ok: bool,
-    /// Bytes absorbed so far (to check the first four octets).
-    pub absorbed: u64,
+    /// The running digest state.
+    pub kind: SequenceKind,
+    /// A SequenceUpdate has been received (its buffer decided `ticket_safe`).
+    pub first_block: bool,
+    /// The first block of data did not start with TPM_GENERATED_VALUE, so a
+    /// hash-check ticket may be produced.
+    pub ticket_safe: bool,
+}
+
+impl SequenceObject {
+    /// A new hash sequence (`Some(alg)`) or event sequence (`None`).
+    pub fn new(alg: Option<HashAlg>, auth: Tpm2bAuth) -> SequenceObject {
+        let kind = match alg {
+            Some(alg) => SequenceKind::Hash(Hasher::new(alg)),
+            None => SequenceKind::Event(HashAlg::ALL.into_iter().map(Hasher::new).collect()),
+        };
+        SequenceObject {
+            auth,
+            kind,
+            first_block: false,
+            ticket_safe: false,
+        }
+    }
+
+    /// True for an event sequence.
+    pub fn is_event(&self) -> bool {
+        matches!(self.kind, SequenceKind::Event(_))
+    }
+
+    /// Absorbs `data`. For a hash sequence the first block received decides
+    /// whether a ticket may be produced (the reference implementation's rule: a
+    /// first block shorter than TPM_GENERATED_VALUE, or starting with it, is not safe).
+    pub fn update(&mut self, data: &[u8]) {
+        match &mut self.kind {
+            SequenceKind::Hash(h) => {
+                if !self.first_block {
+                    self.first_block = true;
+                    self.ticket_safe = crate::state::ticket::is_safe(data);
+                }
+                h.update(data);
+            }
+            SequenceKind::Event(hs) => hs.iter_mut().for_each(|h| h.update(data)),
+        }
+    }
 }
 
 impl Zeroize for SequenceObject {
@@ -47,6 +92,22 @@ impl ZeroizeOnDrop for SequenceObject {}
 pub enum Object {
     /// A hash/event sequence.
     Sequence(SequenceObject),
+}
+
+impl Object {
+    /// The sequence object, if this is one.
+    pub fn as_sequence(&self) -> Option<&SequenceObject> {
+        match self {
+            Object::Sequence(s) => Some(s),
+        }
+    }
+
+    /// The sequence object, mutable, if this is one.
+    pub fn as_sequence_mut(&mut self) -> Option<&mut SequenceObject> {
+        match self {
+            Object::Sequence(s) => Some(s),
+        }
+    }
 }
 
 /// The transient slot table.

@@ -11,31 +11,57 @@ use crate::types::constants::IMPLEMENTATION_PCR;
 /// Per-PCR platform attributes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PcrAttributes {
-    /// Value saved by Shutdown(STATE) and restored by Startup(STATE).
+    /// Value saved by Shutdown(STATE) and restored by Startup(STATE) (TPM_PT_PCR_SAVE).
     pub state_save: bool,
-    /// Localities (bit n = locality n) that may PCR_Reset it.
+    /// Localities (bit n = locality n) that may PCR_Reset it (TPM_PT_PCR_RESET_Ln).
     pub reset_locality: u8,
-    /// Localities that may extend it.
+    /// Localities that may extend it (TPM_PT_PCR_EXTEND_Ln).
     pub extend_locality: u8,
+    /// A change does not increment pcrUpdateCounter (TPM_PT_PCR_NO_INCREMENT).
+    pub no_increment: bool,
 }
 
-/// The attributes of PCR `index` (PC Client profile). Out-of-range gives none.
+/// The attributes of PCR `index` (PC Client profile, as the reference
+/// implementation configures it for PC Client). Out-of-range gives none.
+///
+/// * 0-15 (SRTM): state saved, never reset by TPM2_PCR_Reset, extended from any locality.
+/// * 16 (debug) and 23 (application): reset from localities 0-3, extended from any.
+/// * 17-22 (D-RTM): reset by locality 4 (the D-RTM event; TPM2_PCR_Reset itself is
+///   refused at locality 4, see [`reset_allowed`]), 20-22 also from locality 2.
+/// * 16, 21, 22 and 23 do not move pcrUpdateCounter.
 pub fn attributes(index: u8) -> PcrAttributes {
-    let (state_save, reset_locality, extend_locality) = match index {
-        0..=15 => (true, 0x00, 0x1F),
-        16 => (true, 0x1F, 0x1F),
-        17 | 18 => (false, 0x10, 0x1C),
-        19 => (false, 0x10, 0x0C),
-        20 => (false, 0x14, 0x0E),
-        21 | 22 => (false, 0x04, 0x04),
-        23 => (true, 0x1F, 0x1F),
-        _ => (false, 0, 0),
+    let (state_save, reset_locality, extend_locality, no_increment) = match index {
+        0..=15 => (true, 0x00, 0x1F, false),
+        16 => (false, 0x0F, 0x1F, true),
+        17 | 18 => (false, 0x10, 0x1C, false),
+        19 => (false, 0x10, 0x0C, false),
+        20 => (false, 0x14, 0x0E, false),
+        21 | 22 => (false, 0x14, 0x04, true),
+        23 => (false, 0x0F, 0x1F, true),
+        _ => (false, 0, 0, false),
     };
     PcrAttributes {
         state_save,
         reset_locality,
         extend_locality,
+        no_increment,
     }
+}
+
+/// True when a command at `locality` may extend PCR `index`.
+pub fn extend_allowed(index: u8, locality: u8) -> bool {
+    locality_bit(locality) & attributes(index).extend_locality != 0
+}
+
+/// True when TPM2_PCR_Reset at `locality` may reset PCR `index`. A TPM with D-RTM
+/// PCRs never allows the command at locality 4: those resets belong to the D-RTM
+/// event (_TPM_Hash_Start), not to software.
+pub fn reset_allowed(index: u8, locality: u8) -> bool {
+    locality != 4 && locality_bit(locality) & attributes(index).reset_locality != 0
+}
+
+fn locality_bit(locality: u8) -> u8 {
+    1u8.checked_shl(u32::from(locality)).unwrap_or(0)
 }
 
 /// Value a PCR takes at TPM Reset/Restart: zero, except the D-RTM PCRs 17-22 which
@@ -96,8 +122,9 @@ impl PcrBanks {
             .map(Vec::as_slice)
     }
 
-    /// Extends PCR `index` of bank `alg` with `digest` (new = H(old || digest)).
-    /// Returns false if the bank is not allocated or the index is out of range.
+    /// Extends PCR `index` of bank `alg` with `digest` (new = H(old || digest)) and
+    /// counts the change. Returns false (and changes nothing) if the bank is not
+    /// allocated or the index is out of range.
     pub fn extend(&mut self, alg: HashAlg, index: u8, digest: &[u8]) -> bool {
         let Some(bank) = self.banks.iter_mut().find(|b| b.alg == alg) else {
             return false;
@@ -106,7 +133,23 @@ impl PcrBanks {
             return false;
         };
         *v = alg.digest_parts(&[v, digest]);
+        self.changed(index);
         true
+    }
+
+    /// Sets PCR `index` to zero in every allocated bank (TPM2_PCR_Reset) and counts
+    /// the change.
+    pub fn reset(&mut self, index: u8) {
+        self.set_all_banks(index, 0);
+        self.changed(index);
+    }
+
+    /// Records a change of PCR `index`: pcrUpdateCounter moves unless the PCR has
+    /// the no-increment attribute (Part 3, 22.1).
+    pub fn changed(&mut self, index: u8) {
+        if !attributes(index).no_increment {
+            self.touch();
+        }
     }
 
     /// Sets PCR `index` in every bank to `fill` bytes.
@@ -139,5 +182,46 @@ mod tests {
         assert!(!b.extend(HashAlg::Sha384, 0, &d));
         assert!(!b.extend(HashAlg::Sha256, 24, &d));
         assert_eq!(b.value(HashAlg::Sha1, 17).unwrap(), [0xFF; 20]);
+        // two banks extended: two changes counted
+        assert_eq!(b.update_counter, 1);
+        assert!(b.extend(HashAlg::Sha1, 0, &[1; 20]));
+        assert_eq!(b.update_counter, 2);
+    }
+
+    #[test]
+    fn pc_client_attributes() {
+        let saved: Vec<u8> = (0..30).filter(|i| attributes(*i).state_save).collect();
+        assert_eq!(saved, (0..16).collect::<Vec<u8>>());
+        let no_inc: Vec<u8> = (0..30).filter(|i| attributes(*i).no_increment).collect();
+        assert_eq!(no_inc, [16, 21, 22, 23]);
+        let resettable =
+            |loc: u8| -> Vec<u8> { (0..30).filter(|i| reset_allowed(*i, loc)).collect() };
+        assert_eq!(resettable(0), [16, 23]);
+        assert_eq!(resettable(1), [16, 23]);
+        assert_eq!(resettable(2), [16, 20, 21, 22, 23]);
+        assert_eq!(resettable(3), [16, 23]);
+        assert!(resettable(4).is_empty());
+        let extendable =
+            |loc: u8| -> Vec<u8> { (0..30).filter(|i| extend_allowed(*i, loc)).collect() };
+        let srtm: Vec<u8> = (0..17).collect();
+        assert_eq!(extendable(0), [&srtm[..], &[23]].concat());
+        assert_eq!(extendable(1), [&srtm[..], &[20, 23]].concat());
+        assert_eq!(extendable(2), (0..24).collect::<Vec<u8>>());
+        assert_eq!(extendable(3), [&srtm[..], &[17, 18, 19, 20, 23]].concat());
+        assert_eq!(extendable(4), [&srtm[..], &[17, 18, 23]].concat());
+        assert!(!extend_allowed(0, 5) && !reset_allowed(16, 9));
+    }
+
+    #[test]
+    fn reset_and_counter() {
+        let mut b = PcrBanks::new(&[HashAlg::Sha256]);
+        b.reset(20);
+        assert_eq!(b.value(HashAlg::Sha256, 20).unwrap(), [0u8; 32]);
+        assert_eq!(b.update_counter, 1);
+        b.reset(16);
+        b.changed(23);
+        assert_eq!(b.update_counter, 1);
+        b.changed(0);
+        assert_eq!(b.update_counter, 2);
     }
 }

@@ -1,6 +1,8 @@
 //! TCG Part 2 types: constants, size-prefixed buffers and structures.
 
 pub mod constants;
+pub mod properties;
+pub mod public;
 pub mod sized;
 pub mod structures;
 

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use crate::crypto::hash::HashAlg;
 use crate::marshal::{Marshal, Reader, Unmarshal, Writer};
 use crate::rc::{TpmRc, TpmResult};
-use crate::types::constants::{TpmRh, TpmSt, PCR_SELECT_MAX};
+use crate::types::constants::{TpmRh, TpmSt, PCR_SELECT_MAX, PCR_SELECT_MIN};
 use crate::types::sized::Tpm2bDigest;
 
 /// Number of implemented hash algorithms (HASH_COUNT).
@@ -49,9 +49,7 @@ impl Unmarshal for TpmsPcrSelection {
     fn unmarshal(r: &mut Reader<'_>) -> TpmResult<Self> {
         let hash = HashAlg::unmarshal(r)?;
         let size = r.u8()?;
-        // SPEC-DEVIATION: like the reference implementation, a sizeofSelect below
-        // PCR_SELECT_MIN is accepted (clients send 0 to mean "no PCRs").
-        if size > PCR_SELECT_MAX {
+        if !(PCR_SELECT_MIN..=PCR_SELECT_MAX).contains(&size) {
             return Err(TpmRc::VALUE);
         }
         let select = r.bytes(usize::from(size))?.to_vec();

@@ -1,0 +1,22 @@
+//! One module per subcommand.
+
+pub mod manufacture;
+pub mod run;
+pub mod state;
+pub mod version;
+
+use crate::cli::Command;
+use crate::error::Error;
+
+/// Runs the chosen subcommand.
+pub fn run(command: &Command) -> Result<(), Error> {
+    match command {
+        Command::Run(args) => run::run(args),
+        Command::Manufacture(args) => manufacture::run(args),
+        Command::State(crate::cli::StateCommand::Show(args)) => state::show(args),
+        Command::Version => {
+            version::run();
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! `vtpm run`: load or manufacture the TPM, then serve it over mssim.
+
+use std::net::SocketAddr;
+
+use vtpm_core::{Isolation, Tpm};
+use zeroize::Zeroizing;
+
+use crate::cli::{IsolationArg, RunArgs};
+use crate::cmd::manufacture::new_instance_id;
+use crate::error::Error;
+use crate::platform::HostPlatform;
+use crate::server::{self, Engine, Listeners};
+use crate::store::{StateDir, StoreError};
+
+/// The command and platform addresses `args` ask for, after the security checks.
+pub fn listen_addrs(args: &RunArgs) -> Result<(SocketAddr, SocketAddr), Error> {
+    let command = args.mssim;
+    if !command.ip().is_loopback() && !args.allow_remote {
+        return Err(Error::Usage(format!(
+            "refusing to listen on {command}: not a loopback address (the mssim protocol has no authentication; pass --allow-remote to override)"
+        )));
+    }
+    let platform_port = match args.platform_port {
+        Some(p) => p,
+        None if command.port() == 0 => 0,
+        None => command.port().checked_add(1).ok_or_else(|| {
+            Error::Usage(format!(
+                "command port {} leaves no room for the platform port at +1; pass --platform-port",
+                command.port()
+            ))
+        })?,
+    };
+    if platform_port != 0 && platform_port == command.port() {
+        return Err(Error::Usage(format!(
+            "the platform port must differ from the command port ({platform_port})"
+        )));
+    }
+    Ok((command, SocketAddr::new(command.ip(), platform_port)))
+}
+
+/// Serves until SIGTERM/SIGINT.
+pub fn run(args: &RunArgs) -> Result<(), Error> {
+    match args.isolation {
+        IsolationArg::Process => {}
+        IsolationArg::Vm => {
+            return Err(Error::Usage(
+                "the vm backend is not built yet; use --isolation process".to_owned(),
+            ))
+        }
+    }
+    let (command_addr, platform_addr) = listen_addrs(args)?;
+    HostPlatform::check_entropy()
+        .map_err(|e| Error::Runtime(format!("the OS entropy source failed: {e}")))?;
+
+    let dir = &args.state.state_dir;
+    let mut store = StateDir::open(dir)?;
+    let path = store.permanent_path();
+    let mut platform = HostPlatform::new();
+    let (mut tpm, instance) = match store.read_permanent()? {
+        Some(stored) => {
+            if let Some(wanted) = args.instance {
+                if wanted != stored.instance {
+                    return Err(Error::Usage(format!(
+                        "{} belongs to instance {}, not {wanted}",
+                        path.display(),
+                        stored.instance
+                    )));
+                }
+            }
+            let tpm = Tpm::from_permanent_state(&stored.body).map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                reason: format!("the engine cannot load it: {e}"),
+            })?;
+            log::info!(
+                "loaded TPM state from {} (instance {}, sequence {})",
+                path.display(),
+                stored.instance,
+                stored.sequence
+            );
+            (tpm, stored.instance)
+        }
+        None => {
+            let instance = match args.instance {
+                Some(id) => id,
+                None => new_instance_id()?,
+            };
+            let tpm = Tpm::manufacture(&mut platform);
+            let body = Zeroizing::new(tpm.permanent_state());
+            store.write_permanent(instance, &body)?;
+            log::info!(
+                "no TPM state in {}: manufactured a new TPM (instance {instance}), saved to {}",
+                dir.display(),
+                path.display()
+            );
+            (tpm, instance)
+        }
+    };
+    tpm.set_isolation(Isolation::Process);
+    // The machine this TPM belongs to is on: power it (_TPM_Init). Clients still
+    // send TPM2_Startup.
+    tpm.power_on(&mut platform);
+
+    let listeners = Listeners::bind(command_addr, platform_addr)?;
+    let local =
+        |l: &std::net::TcpListener, fallback: SocketAddr| l.local_addr().unwrap_or(fallback);
+    log::info!(
+        "listening: mssim command port {}, platform port {}",
+        local(&listeners.command, command_addr),
+        local(&listeners.platform, platform_addr)
+    );
+    log::info!(
+        "state directory {}; isolation: process (the engine runs in this process)",
+        dir.display()
+    );
+    server::serve(Engine::new(tpm, platform, store, instance), listeners)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> RunArgs {
+        let mut argv = vec!["vtpm", "run"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Run(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn platform_port_defaults_to_command_port_plus_one() {
+        let (c, p) = listen_addrs(&args(&["--mssim", "127.0.0.1:4000"])).unwrap();
+        assert_eq!(c.to_string(), "127.0.0.1:4000");
+        assert_eq!(p.to_string(), "127.0.0.1:4001");
+        let (_, p) =
+            listen_addrs(&args(&["--mssim", "[::1]:4000", "--platform-port", "9"])).unwrap();
+        assert_eq!(p.to_string(), "[::1]:9");
+    }
+
+    #[test]
+    fn non_loopback_needs_allow_remote() {
+        let err = listen_addrs(&args(&["--mssim", "0.0.0.0:2321"])).unwrap_err();
+        assert!(matches!(err, Error::Usage(_)));
+        assert!(err.to_string().contains("--allow-remote"), "{err}");
+        assert!(listen_addrs(&args(&["--mssim", "0.0.0.0:2321", "--allow-remote"])).is_ok());
+    }
+
+    #[test]
+    fn port_arithmetic_is_checked() {
+        let err = listen_addrs(&args(&["--mssim", "127.0.0.1:65535"])).unwrap_err();
+        assert!(matches!(err, Error::Usage(_)), "{err}");
+        let err = listen_addrs(&args(&[
+            "--mssim",
+            "127.0.0.1:5000",
+            "--platform-port",
+            "5000",
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, Error::Usage(_)), "{err}");
+    }
+}

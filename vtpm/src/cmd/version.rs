@@ -1,0 +1,11 @@
+//! `vtpm version`.
+
+/// Prints the versions of the binary, the engine and the formats it writes.
+pub fn run() {
+    println!("vtpm {}", env!("CARGO_PKG_VERSION"));
+    println!("engine: vtpm-core {}", vtpm_core::identity::VERSION);
+    println!("state envelope format: {}", vtpm_proto::FORMAT_VERSION);
+    println!("engine state layout: {}", vtpm_core::tpm::STATE_FORMAT);
+    println!("front ends: mssim (TCP)");
+    println!("isolation backends: process");
+}

@@ -1,0 +1,61 @@
+//! `vtpm`: the host daemon and CLI of the per-guest virtual TPM.
+//!
+//! `vtpm run` serves the TPM engine (vtpm-core) in this process over the Microsoft
+//! TPM simulator TCP protocol; `vtpm manufacture` and `vtpm state show` manage the
+//! state directory. Exit codes: 0 success, 1 runtime error, 2 usage or
+//! configuration error; errors print one line `vtpm: error: ...`.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod cmd;
+mod error;
+mod logger;
+mod mssim;
+mod platform;
+mod server;
+mod store;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, LogLevel, LOG_ENV};
+use crate::error::Error;
+
+/// The log level: `--log-level`, else `VTPM_LOG`, else info.
+fn log_level(cli: &Cli) -> Result<LogLevel, Error> {
+    if let Some(level) = cli.log_level {
+        return Ok(level);
+    }
+    match std::env::var(LOG_ENV) {
+        Ok(v) if v.trim().is_empty() => Ok(LogLevel::Info),
+        Ok(v) => <LogLevel as clap::ValueEnum>::from_str(v.trim(), true).map_err(|_| {
+            Error::Usage(format!(
+                "{LOG_ENV}={v:?} is not a log level (off, error, warn, info, debug, trace)"
+            ))
+        }),
+        Err(std::env::VarError::NotPresent) => Ok(LogLevel::Info),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Error::Usage(format!("{LOG_ENV} is not valid UTF-8")))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = log_level(&cli).and_then(|level| {
+        logger::init(level.filter());
+        cmd::run(&cli.command)
+    });
+    match result {
+        Ok(()) => {
+            log::logger().flush();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            log::logger().flush();
+            eprintln!("vtpm: error: {e}");
+            e.exit_code()
+        }
+    }
+}

@@ -1,0 +1,519 @@
+//! The mssim server: accept loops, one thread per connection, one engine behind a
+//! mutex. Framing is in [`crate::mssim`]; this module does the I/O.
+//!
+//! Durability rule: when a command changed permanent state, the new state is
+//! written (atomically, fsynced) while the engine lock is held and before the
+//! response is sent. If that write fails the process stops without answering:
+//! the state on disk is then the last durable one, as after a power loss.
+//!
+//! Misbehaving clients (garbage codes, absurd lengths, closing mid-frame, stalling
+//! mid-frame) lose their own connection with a logged warning; the server and the
+//! other connections go on.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use vtpm_core::{Power, Tpm};
+use vtpm_proto::InstanceId;
+use zeroize::Zeroizing;
+
+use crate::mssim::{self, CodecError, CommandRequest, PlatformRequest};
+use crate::platform::HostPlatform;
+use crate::store::{StateDir, StoreError};
+
+/// Connections served at once on each port; more are closed at once.
+pub const MAX_CONNECTIONS_PER_PORT: usize = 16;
+/// Time a client has to finish a frame it started.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a reply may take to be written before the connection is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for replies already computed to be written.
+const SHUTDOWN_REPLY_GRACE: Duration = Duration::from_secs(2);
+
+/// Errors that stop the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A listening socket could not be bound.
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Which port.
+        what: &'static str,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// Signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(io::Error),
+    /// A listener thread could not be started.
+    #[error("cannot start a thread: {0}")]
+    Thread(io::Error),
+}
+
+/// The TPM with what it needs around it: the platform it runs on and the store its
+/// permanent state goes to.
+pub struct Engine {
+    tpm: Tpm,
+    platform: HostPlatform,
+    store: StateDir,
+    instance: InstanceId,
+}
+
+impl Engine {
+    /// Wraps a loaded or freshly manufactured TPM.
+    pub fn new(tpm: Tpm, platform: HostPlatform, store: StateDir, instance: InstanceId) -> Self {
+        Engine {
+            tpm,
+            platform,
+            store,
+            instance,
+        }
+    }
+
+    /// Writes the permanent state (atomically). Returns the sequence number.
+    pub fn persist(&mut self) -> Result<u64, StoreError> {
+        let body = Zeroizing::new(self.tpm.permanent_state());
+        self.store.write_permanent(self.instance, &body)
+    }
+
+    /// Runs one TPM command; the new permanent state is durable before this
+    /// returns the response.
+    fn execute(&mut self, locality: u8, command: &[u8]) -> Vec<u8> {
+        let started = Instant::now();
+        let response = self.tpm.execute(&mut self.platform, locality, command);
+        if response.nv_changed {
+            if let Err(e) = self.persist() {
+                log::error!("{e}; stopping without answering (the last durable state is intact)");
+                log::logger().flush();
+                std::process::exit(1);
+            }
+        }
+        if log::log_enabled!(log::Level::Trace) {
+            let cc = command
+                .get(6..10)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_be_bytes);
+            log::trace!(
+                "command cc={} locality={locality} len={} -> rc=0x{:03x}{} in {} us",
+                cc.map_or_else(|| "?".to_owned(), |c| format!("0x{c:03x}")),
+                command.len(),
+                response.rc(),
+                if response.nv_changed {
+                    " (state saved)"
+                } else {
+                    ""
+                },
+                started.elapsed().as_micros()
+            );
+        }
+        response.bytes
+    }
+
+    /// Applies a platform signal; returns the status to reply.
+    fn signal(&mut self, req: PlatformRequest) -> u32 {
+        match req {
+            PlatformRequest::PowerOn => {
+                // tpm2-tss sends POWER_ON at every connection: a powered TPM ignores it.
+                if self.tpm.power() == Power::Off {
+                    self.tpm.power_on(&mut self.platform);
+                    log::debug!("power on (_TPM_Init)");
+                }
+            }
+            PlatformRequest::PowerOff => {
+                if self.tpm.power() != Power::Off {
+                    self.tpm.power_off();
+                    log::debug!("power off");
+                }
+            }
+            PlatformRequest::Reset => {
+                // _TPM_Init without a power cycle; ignored while powered off.
+                if self.tpm.power() != Power::Off {
+                    self.tpm.power_on(&mut self.platform);
+                    log::debug!("reset (_TPM_Init)");
+                }
+            }
+            PlatformRequest::PhysPresOn => self.tpm.set_physical_presence(true),
+            PlatformRequest::PhysPresOff => self.tpm.set_physical_presence(false),
+            PlatformRequest::NvOff => {
+                // Accepted for protocol compatibility; saves still happen, since a
+                // response is never sent before its state is durable.
+                log::debug!("NV_OFF signal (state is still saved)");
+            }
+            PlatformRequest::NvOn
+            | PlatformRequest::CancelOn
+            | PlatformRequest::CancelOff
+            | PlatformRequest::KeyCacheOn
+            | PlatformRequest::KeyCacheOff
+            | PlatformRequest::Restart => {}
+            PlatformRequest::SessionEnd
+            | PlatformRequest::Stop
+            | PlatformRequest::GetCommandResponseSizes
+            | PlatformRequest::TestFailureMode => {}
+        }
+        0
+    }
+}
+
+/// State shared by all threads.
+struct Shared {
+    engine: Mutex<Engine>,
+    /// Replies computed but not yet written (see [`serve`]'s shutdown).
+    pending_replies: AtomicUsize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Engine> {
+        // A panic aborts the process (panic = "abort"), so poisoning cannot leave a
+        // half-updated engine behind; take the guard either way.
+        self.engine.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The two listening sockets.
+pub struct Listeners {
+    /// The command port.
+    pub command: TcpListener,
+    /// The platform port.
+    pub platform: TcpListener,
+}
+
+impl Listeners {
+    /// Binds both ports.
+    pub fn bind(command: SocketAddr, platform: SocketAddr) -> Result<Listeners, ServeError> {
+        let bind = |addr: SocketAddr, what: &'static str| {
+            TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, what, source })
+        };
+        Ok(Listeners {
+            command: bind(command, "mssim command port")?,
+            platform: bind(platform, "mssim platform port")?,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PortKind {
+    Command,
+    Platform,
+}
+
+impl PortKind {
+    fn name(self) -> &'static str {
+        match self {
+            PortKind::Command => "command port",
+            PortKind::Platform => "platform port",
+        }
+    }
+}
+
+/// Serves until SIGTERM or SIGINT, then returns once the command in progress (if
+/// any) has completed and its state is durable.
+pub fn serve(engine: Engine, listeners: Listeners) -> Result<(), ServeError> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).map_err(ServeError::Signals)?;
+
+    let shared = Arc::new(Shared {
+        engine: Mutex::new(engine),
+        pending_replies: AtomicUsize::new(0),
+    });
+    for (listener, kind) in [
+        (listeners.command, PortKind::Command),
+        (listeners.platform, PortKind::Platform),
+    ] {
+        let shared = Arc::clone(&shared);
+        thread::Builder::new()
+            .name(format!("mssim-{}", kind.name()))
+            .spawn(move || accept_loop(&listener, kind, &shared))
+            .map_err(ServeError::Thread)?;
+    }
+
+    let signal = signals.forever().next();
+    let name = match signal {
+        Some(SIGTERM) => "SIGTERM",
+        Some(SIGINT) => "SIGINT",
+        _ => "a signal",
+    };
+    log::info!("received {name}; exiting after the command in progress");
+    // Holding the engine lock: no command runs or starts, every state change made
+    // so far is durable. The guard is never released; the process ends.
+    let guard = shared.lock();
+    let deadline = Instant::now() + SHUTDOWN_REPLY_GRACE;
+    while shared.pending_replies.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    std::mem::forget(guard);
+    Ok(())
+}
+
+fn accept_loop(listener: &TcpListener, kind: PortKind, shared: &Arc<Shared>) {
+    let active = Arc::new(AtomicUsize::new(0));
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(s) => s,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                log::warn!("{}: accept failed: {e}", kind.name());
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        if active.load(Ordering::Acquire) >= MAX_CONNECTIONS_PER_PORT {
+            log::warn!(
+                "{}: refusing connection from {peer}: {MAX_CONNECTIONS_PER_PORT} connections already open",
+                kind.name()
+            );
+            continue;
+        }
+        active.fetch_add(1, Ordering::AcqRel);
+        let slot = ConnectionSlot(Arc::clone(&active));
+        let shared = Arc::clone(shared);
+        let spawned = thread::Builder::new()
+            .name(format!("mssim-conn-{peer}"))
+            .spawn(move || {
+                let _slot = slot;
+                log::debug!("{}: connection from {peer}", kind.name());
+                serve_connection(stream, peer, kind, &shared);
+                log::debug!("{}: connection from {peer} closed", kind.name());
+            });
+        if let Err(e) = spawned {
+            log::warn!("{}: cannot start a thread for {peer}: {e}", kind.name());
+        }
+    }
+}
+
+/// Frees a connection slot when the connection thread ends.
+struct ConnectionSlot(Arc<AtomicUsize>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// What to do after one frame.
+enum Step {
+    /// Not a whole frame yet.
+    Incomplete,
+    /// A frame was handled.
+    Done {
+        used: usize,
+        reply: Option<Vec<u8>>,
+        close: bool,
+        /// The reply answers a TPM command and was counted in `pending_replies`.
+        pending: bool,
+    },
+    /// The frame was refused; `reply` is sent, then the connection closes.
+    Refused {
+        error: CodecError,
+        reply: Option<[u8; 4]>,
+    },
+}
+
+fn serve_connection(mut stream: TcpStream, peer: SocketAddr, kind: PortKind, shared: &Shared) {
+    // tpm2-tss writes the 9-byte header and the command separately; without
+    // TCP_NODELAY, Nagle + delayed ACK add ~40 ms to every reply.
+    if let Err(e) = stream.set_nodelay(true) {
+        log::warn!("{}: {peer}: cannot set TCP_NODELAY: {e}", kind.name());
+    }
+    quick_ack(&stream);
+    if let Err(e) = stream.set_write_timeout(Some(WRITE_TIMEOUT)) {
+        log::warn!("{}: {peer}: cannot set a write timeout: {e}", kind.name());
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 8192];
+    let mut timed = false;
+    loop {
+        // Handle every whole frame received so far.
+        loop {
+            let step = match kind {
+                PortKind::Command => command_step(&buf, peer, shared),
+                PortKind::Platform => platform_step(&buf, peer, shared),
+            };
+            match step {
+                Step::Incomplete => break,
+                Step::Done {
+                    used,
+                    reply,
+                    close,
+                    pending,
+                } => {
+                    if let Some(reply) = reply {
+                        let written = stream.write_all(&reply);
+                        if pending {
+                            shared.pending_replies.fetch_sub(1, Ordering::AcqRel);
+                        }
+                        if let Err(e) = written {
+                            log::warn!("{}: {peer}: cannot send reply: {e}", kind.name());
+                            return;
+                        }
+                    }
+                    if close {
+                        return;
+                    }
+                    buf.drain(..used.min(buf.len()));
+                }
+                Step::Refused { error, reply } => {
+                    log::warn!("{}: {peer}: {error}; closing the connection", kind.name());
+                    if let Some(reply) = reply {
+                        let _ = stream.write_all(&reply);
+                    }
+                    return;
+                }
+            }
+        }
+        // A started frame must be finished promptly; an idle connection may wait.
+        let want_timeout = !buf.is_empty();
+        if want_timeout != timed {
+            let t = want_timeout.then_some(FRAME_TIMEOUT);
+            if let Err(e) = stream.set_read_timeout(t) {
+                log::warn!("{}: {peer}: cannot set a read timeout: {e}", kind.name());
+                return;
+            }
+            timed = want_timeout;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => {
+                if !buf.is_empty() {
+                    log::warn!(
+                        "{}: {peer}: client closed the connection in the middle of a frame ({} bytes received)",
+                        kind.name(),
+                        buf.len()
+                    );
+                }
+                return;
+            }
+            Ok(n) => {
+                buf.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+                quick_ack(&stream);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                log::warn!(
+                    "{}: {peer}: frame not completed within {} s; closing the connection",
+                    kind.name(),
+                    FRAME_TIMEOUT.as_secs()
+                );
+                return;
+            }
+            Err(e) => {
+                log::warn!("{}: {peer}: read failed: {e}", kind.name());
+                return;
+            }
+        }
+    }
+}
+
+/// Asks the kernel to acknowledge received data at once. tpm2-tss sends a command
+/// as two writes (header, then body) without TCP_NODELAY on its side, so its second
+/// write waits for the ACK of the first; a delayed ACK would cost ~40 ms per command.
+/// Linux clears the flag by itself after a while, so it is set again after each read.
+fn quick_ack(stream: &TcpStream) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::linux::net::TcpStreamExt;
+        if let Err(e) = stream.set_quickack(true) {
+            log::debug!("cannot set TCP_QUICKACK: {e}");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = stream;
+}
+
+fn done(reply: Option<Vec<u8>>, used: usize, close: bool) -> Step {
+    Step::Done {
+        used,
+        reply,
+        close,
+        pending: false,
+    }
+}
+
+fn command_step(buf: &[u8], peer: SocketAddr, shared: &Shared) -> Step {
+    let (req, used) = match mssim::decode_command(buf) {
+        Ok(Some(frame)) => frame,
+        Ok(None) => return Step::Incomplete,
+        Err(error) => return Step::Refused { error, reply: None },
+    };
+    let status_ok = || Some(mssim::encode_status(0).to_vec());
+    match req {
+        CommandRequest::SendCommand { locality, command } => {
+            let mut engine = shared.lock();
+            let response = engine.execute(locality, command);
+            match mssim::encode_send_command_reply(&response) {
+                Ok(framed) => {
+                    // Counted while the engine lock is held, so that shutdown (which
+                    // takes the lock) sees it and waits for the reply to be written.
+                    shared.pending_replies.fetch_add(1, Ordering::AcqRel);
+                    Step::Done {
+                        used,
+                        reply: Some(framed),
+                        close: false,
+                        pending: true,
+                    }
+                }
+                Err(error) => Step::Refused { error, reply: None },
+            }
+        }
+        CommandRequest::HashStart | CommandRequest::HashData(_) | CommandRequest::HashEnd => {
+            log::debug!("command port: {peer}: H-CRTM hash signal acknowledged and ignored");
+            done(status_ok(), used, false)
+        }
+        CommandRequest::RemoteHandshake { client_version } => {
+            log::debug!("command port: {peer}: handshake, client version {client_version}");
+            let flags = mssim::endpoint::PLATFORM_AVAILABLE
+                | mssim::endpoint::IN_RAW_MODE
+                | mssim::endpoint::SUPPORTS_PP;
+            let r = mssim::encode_handshake_reply(mssim::SERVER_VERSION, flags);
+            done(Some(r.to_vec()), used, false)
+        }
+        CommandRequest::SetAlternativeResult(_) => done(status_ok(), used, false),
+        CommandRequest::SessionEnd => done(None, used, true),
+        CommandRequest::Stop => {
+            log::info!(
+                "command port: {peer}: TPM_STOP ignored (stop the server with SIGTERM); closing the connection"
+            );
+            done(None, used, true)
+        }
+    }
+}
+
+fn platform_step(buf: &[u8], peer: SocketAddr, shared: &Shared) -> Step {
+    let (req, used) = match mssim::decode_platform(buf) {
+        Ok(Some(frame)) => frame,
+        Ok(None) => return Step::Incomplete,
+        Err(error) => {
+            return Step::Refused {
+                error,
+                reply: Some(mssim::encode_status(1)),
+            }
+        }
+    };
+    match req {
+        PlatformRequest::SessionEnd => done(None, used, true),
+        PlatformRequest::Stop => {
+            log::info!(
+                "platform port: {peer}: TPM_STOP ignored (stop the server with SIGTERM); closing the connection"
+            );
+            done(None, used, true)
+        }
+        PlatformRequest::GetCommandResponseSizes | PlatformRequest::TestFailureMode => {
+            log::warn!("platform port: {peer}: {req:?} is not supported; closing the connection");
+            done(Some(mssim::encode_status(1).to_vec()), used, true)
+        }
+        _ => {
+            let status = shared.lock().signal(req);
+            log::debug!("platform port: {peer}: {req:?}");
+            done(Some(mssim::encode_status(status).to_vec()), used, false)
+        }
+    }
+}
