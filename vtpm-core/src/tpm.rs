@@ -9,6 +9,7 @@ use crate::crypto::hash::HashAlg;
 use crate::dispatch::{self, HandleKind, Response};
 use crate::platform::Platform;
 use crate::rc::{TpmRc, TpmResult};
+use crate::session::SessionTable;
 use crate::state::objects::{Object, ObjectTable};
 use crate::state::{ClearState, OrderlySave, PcrBanks, PermanentState, ResetState, Secret};
 use crate::types::constants::{TpmHt, TpmRh, IMPLEMENTATION_PCR};
@@ -91,6 +92,7 @@ pub struct Tpm {
     pub(crate) reset: ResetState,
     pub(crate) pcrs: PcrBanks,
     pub(crate) objects: ObjectTable,
+    pub(crate) sessions: SessionTable,
     pub(crate) drbg: Drbg,
     pub(crate) power: Power,
     /// phEnable: set at every Startup.
@@ -136,6 +138,7 @@ impl Tpm {
             reset,
             pcrs,
             objects: ObjectTable::default(),
+            sessions: SessionTable::default(),
             drbg,
             power: Power::Off,
             ph_enable: true,
@@ -172,6 +175,7 @@ impl Tpm {
             da: Default::default(),
             pcr_allocation: vec![HashAlg::Sha1, HashAlg::Sha256],
             pcr_allocation_pending: None,
+            persistent: Vec::new(),
             clock: 0,
             reset_count: 0,
             total_reset_count: 0,
@@ -271,6 +275,7 @@ impl Tpm {
         self.time_origin_ms = now;
         self.clock_sync_ms = now;
         self.objects.clear();
+        self.sessions.clear();
         self.failure = None;
         self.self_tested = false;
         self.power = Power::NeedsStartup;
@@ -283,6 +288,7 @@ impl Tpm {
     pub fn power_off(&mut self) {
         self.power = Power::Off;
         self.objects.clear();
+        self.sessions.clear();
     }
 
     /// Current power state.
@@ -386,7 +392,79 @@ impl Tpm {
                         Err(TpmRc::REFERENCE_H0)
                     }
                 }
-                TpmHt::PERSISTENT => Err(TpmRc::HANDLE),
+                TpmHt::PERSISTENT => {
+                    if self.persistent_usable(handle, false) {
+                        Ok(())
+                    } else {
+                        Err(TpmRc::HANDLE)
+                    }
+                }
+                _ => Err(TpmRc::VALUE),
+            },
+            HandleKind::EvictObject => {
+                if TpmHt::of(handle) == TpmHt::PERSISTENT {
+                    if self.persistent_usable(handle, true) {
+                        Ok(())
+                    } else {
+                        Err(TpmRc::HANDLE)
+                    }
+                } else {
+                    self.check_handle(handle, HandleKind::Object)
+                }
+            }
+            HandleKind::Parent => match TpmHt::of(handle) {
+                TpmHt::PERMANENT => self.check_handle(
+                    handle,
+                    HandleKind::Permanent(&[
+                        TpmRh::OWNER,
+                        TpmRh::ENDORSEMENT,
+                        TpmRh::PLATFORM,
+                        TpmRh::NULL,
+                    ]),
+                ),
+                _ => self.check_handle(handle, HandleKind::Object),
+            },
+            HandleKind::Context => match TpmHt::of(handle) {
+                TpmHt::TRANSIENT => self.check_handle(handle, HandleKind::Object),
+                TpmHt::HMAC_SESSION | TpmHt::POLICY_SESSION => {
+                    if self.sessions.get(handle).is_some() {
+                        Ok(())
+                    } else {
+                        Err(TpmRc::REFERENCE_H0)
+                    }
+                }
+                _ => Err(TpmRc::VALUE),
+            },
+            HandleKind::ObjectOrNull => {
+                if handle == TpmRh::NULL.0 {
+                    Ok(())
+                } else {
+                    self.check_handle(handle, HandleKind::Object)
+                }
+            }
+            HandleKind::Entity => match TpmHt::of(handle) {
+                TpmHt::PERMANENT => {
+                    let known = [
+                        TpmRh::OWNER,
+                        TpmRh::ENDORSEMENT,
+                        TpmRh::PLATFORM,
+                        TpmRh::LOCKOUT,
+                        TpmRh::NULL,
+                    ];
+                    if !known.iter().any(|rh| rh.0 == handle) {
+                        return Err(TpmRc::VALUE);
+                    }
+                    if !self.hierarchy_enabled(handle) {
+                        return Err(TpmRc::HIERARCHY);
+                    }
+                    Ok(())
+                }
+                TpmHt::PCR => self.check_handle(handle, HandleKind::Pcr(false)),
+                TpmHt::TRANSIENT | TpmHt::PERSISTENT => {
+                    self.check_handle(handle, HandleKind::Object)
+                }
+                // NV indices are not implemented yet.
+                TpmHt::NV_INDEX => Err(TpmRc::HANDLE),
                 _ => Err(TpmRc::VALUE),
             },
         }
@@ -419,15 +497,36 @@ impl Tpm {
             TpmHt::PCR => Some(&[]),
             TpmHt::TRANSIENT => match self.objects.get(handle)? {
                 Object::Sequence(s) => Some(s.auth.as_slice()),
+                Object::Key(k) => Some(k.auth()),
             },
+            TpmHt::PERSISTENT => self.key(handle).map(|k| k.auth()),
             _ => None,
         }
     }
 
+    /// The Name of an entity (Part 1, clause 16): the handle itself for PCRs,
+    /// permanent handles and sessions; nameAlg || H(public area) for objects and
+    /// NV indices.
+    pub(crate) fn entity_name(&self, handle: u32) -> Vec<u8> {
+        if let Some(name) = self.object_name(handle) {
+            return name;
+        }
+        handle.to_be_bytes().to_vec()
+    }
+
+    /// The Name of a loaded or persistent object, if `handle` names one that has a
+    /// public area (sequence objects have none: their Name is their handle).
+    pub(crate) fn object_name(&self, handle: u32) -> Option<Vec<u8>> {
+        self.key(handle).map(|k| k.name())
+    }
+
     /// Whether failed authorizations of `handle` count toward lockout (Part 1,
     /// 19.8.2): hierarchies other than lockout and PCRs are exempt; so are
-    /// sequence objects.
+    /// sequence objects and key objects with noDA SET.
     pub(crate) fn is_da_protected(&self, handle: u32) -> bool {
+        if let Some(k) = self.key(handle) {
+            return !k.public.object_attributes.no_da();
+        }
         !matches!(
             TpmHt::of(handle),
             TpmHt::PERMANENT | TpmHt::PCR | TpmHt::TRANSIENT

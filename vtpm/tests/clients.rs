@@ -56,7 +56,6 @@ fn tpm2_tools_need_startup_after_restart() {
 }
 
 #[test]
-#[ignore = "needs TPM2_StartAuthSession (tpm2_changeauth opens a session)"]
 fn tpm2_changeauth_survives_kill_9() {
     require!("tpm2_startup", "tpm2_changeauth");
     let td = TestDir::new();

@@ -19,6 +19,7 @@ use crate::dispatch::{Ctx, Params, MAX_COMMAND_SIZE};
 use crate::identity;
 use crate::marshal::{Marshal, Writer};
 use crate::rc::{TpmRc, TpmResult};
+use crate::session;
 use crate::state::objects::MAX_LOADED_OBJECTS;
 use crate::state::pcr::{attributes, extend_allowed, reset_allowed};
 use crate::state::AuthPolicy;
@@ -46,10 +47,6 @@ use crate::types::structures::TpmsPcrSelection;
 pub mod planned {
     use crate::types::constants::TpmAlgId;
 
-    /// MAX_LOADED_SESSIONS (TPM_PT_HR_LOADED_MIN; PC Client minimum 3).
-    pub const MAX_LOADED_SESSIONS: u32 = 3;
-    /// MAX_ACTIVE_SESSIONS (TPM_PT_ACTIVE_SESSIONS_MAX; PC Client minimum 64).
-    pub const MAX_ACTIVE_SESSIONS: u32 = 64;
     /// Largest contextID gap of saved sessions (a 16-bit context slot counter).
     pub const CONTEXT_GAP_MAX: u32 = 0xFFFF;
     /// Persistent objects the TPM holds (TPM_PT_HR_PERSISTENT_MIN; PC Client minimum 7).
@@ -268,10 +265,10 @@ fn handles(tpm: &Tpm, property: u32) -> TpmResult<Vec<u32>> {
         TpmHt::PCR => (0..u32::from(IMPLEMENTATION_PCR)).collect(),
         TpmHt::PERMANENT => PERMANENT_HANDLES.iter().map(|h| h.0).collect(),
         TpmHt::TRANSIENT => tpm.objects.handles(),
+        TpmHt::HMAC_SESSION => tpm.sessions.handles(TpmHt::HMAC_SESSION),
+        TpmHt::POLICY_SESSION => tpm.sessions.handles(TpmHt::POLICY_SESSION),
         // Nothing of these kinds exists yet.
-        TpmHt::PERSISTENT | TpmHt::NV_INDEX | TpmHt::HMAC_SESSION | TpmHt::POLICY_SESSION => {
-            Vec::new()
-        }
+        TpmHt::PERSISTENT | TpmHt::NV_INDEX => Vec::new(),
         _ => return Err(TpmRc::HANDLE.at_param(2)), // property
     };
     Ok(all.into_iter().filter(|h| *h >= property).collect())
@@ -407,6 +404,7 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
         .with_if(TpmaStartupClear::ORDERLY, orderly);
     let transient_max = count_u32(MAX_LOADED_OBJECTS);
     let loaded = count_u32(tpm.objects.len());
+    let sessions_loaded = count_u32(tpm.sessions.len());
     let commands = count_u32(COMMANDS.len());
 
     alloc::vec![
@@ -438,8 +436,11 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
         (TpmPt::INPUT_BUFFER, count_u32(MAX_BUFFER)),
         (TpmPt::HR_TRANSIENT_MIN, transient_max),
         (TpmPt::HR_PERSISTENT_MIN, planned::MAX_PERSISTENT_OBJECTS),
-        (TpmPt::HR_LOADED_MIN, planned::MAX_LOADED_SESSIONS),
-        (TpmPt::ACTIVE_SESSIONS_MAX, planned::MAX_ACTIVE_SESSIONS),
+        (
+            TpmPt::HR_LOADED_MIN,
+            count_u32(session::MAX_LOADED_SESSIONS)
+        ),
+        (TpmPt::ACTIVE_SESSIONS_MAX, session::MAX_ACTIVE_SESSIONS),
         (TpmPt::PCR_COUNT, u32::from(IMPLEMENTATION_PCR)),
         (TpmPt::PCR_SELECT_MIN, u32::from(PCR_SELECT_MIN)),
         (TpmPt::CONTEXT_GAP_MAX, planned::CONTEXT_GAP_MAX),
@@ -480,10 +481,16 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
         (TpmPt::PERMANENT, permanent.0),
         (TpmPt::STARTUP_CLEAR, startup_clear.0),
         (TpmPt::HR_NV_INDEX, 0),
-        (TpmPt::HR_LOADED, 0),
-        (TpmPt::HR_LOADED_AVAIL, planned::MAX_LOADED_SESSIONS),
-        (TpmPt::HR_ACTIVE, 0),
-        (TpmPt::HR_ACTIVE_AVAIL, planned::MAX_ACTIVE_SESSIONS),
+        (TpmPt::HR_LOADED, sessions_loaded),
+        (
+            TpmPt::HR_LOADED_AVAIL,
+            count_u32(session::MAX_LOADED_SESSIONS).saturating_sub(sessions_loaded)
+        ),
+        (TpmPt::HR_ACTIVE, sessions_loaded),
+        (
+            TpmPt::HR_ACTIVE_AVAIL,
+            session::MAX_ACTIVE_SESSIONS.saturating_sub(sessions_loaded)
+        ),
         (
             TpmPt::HR_TRANSIENT_AVAIL,
             transient_max.saturating_sub(loaded)

@@ -1,14 +1,28 @@
-//! Part 3, clause 28: Context Management — TPM2_FlushContext.
+//! Part 3, clause 28: Context Management — TPM2_ContextSave, TPM2_ContextLoad,
+//! TPM2_FlushContext and TPM2_EvictControl (persistent objects, Part 1, 27.6;
+//! context protection, Part 1, 30.3 and `objects::protect`).
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::dispatch::{Ctx, Params};
-use crate::marshal::{Reader, Unmarshal};
+use crate::marshal::{Marshal, Reader, Unmarshal};
+use crate::objects::protect::ContextBinding;
+use crate::objects::{
+    is_owner_persistent, is_platform_persistent, KeyObject, PersistentObject,
+    MAX_PERSISTENT_OBJECTS, PERSISTENT_LAST, PERSISTENT_OWNER_FIRST,
+};
 use crate::rc::{TpmRc, TpmResult};
+use crate::session::MAX_ACTIVE_SESSIONS;
 use crate::state::objects::MAX_LOADED_OBJECTS;
+use crate::state::objects::{Object, SavedSequence, SequenceObject};
+use crate::state::ticket;
+use crate::tpm::Tpm;
+use crate::types::constants::TpmRh;
 use crate::types::constants::{TpmHt, TRANSIENT_FIRST};
-
-/// Session handles a TPMI_DH_CONTEXT may name per session type
-/// (MAX_ACTIVE_SESSIONS, as in the reference implementation).
-pub const MAX_ACTIVE_SESSIONS: u32 = 64;
+use crate::types::sensitive::{
+    Tpm2bContextData, TpmsContext, MAX_CONTEXT_SIZE, SAVED_OBJECT, SAVED_SEQUENCE, SAVED_ST_CLEAR,
+};
 
 /// TPMI_DH_CONTEXT — Part 2, 9.11: an HMAC or policy session handle, or a transient
 /// object handle, within the ranges this TPM hands out. Anything else is
@@ -39,21 +53,224 @@ impl Unmarshal for TpmiDhContext {
 }
 
 /// TPM2_FlushContext — Part 3 §28.4: removes a loaded transient object (or
-/// sequence) from its slot.
+/// sequence) from its slot, or ends a session.
 ///
 /// `TPM_RC_VALUE` (parameter 1): flushHandle is not a transient object or session
-/// handle in range; `TPM_RC_HANDLE` (parameter 1): nothing is loaded at that handle
-/// (no session is ever loaded: sessions are not implemented yet).
+/// handle in range; `TPM_RC_HANDLE` (parameter 1): nothing is loaded at that handle.
 pub fn flush_context(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let handle: TpmiDhContext = p.param()?;
     p.end()?;
     let handle = handle.0;
-    if TpmHt::of(handle) != TpmHt::TRANSIENT || ctx.tpm.objects.get(handle).is_none() {
+    let flushed = match TpmHt::of(handle) {
+        TpmHt::TRANSIENT => ctx.tpm.objects.remove(handle).is_some(),
+        _ => ctx.tpm.sessions.remove(handle).is_some(),
+    };
+    if !flushed {
         return Err(TpmRc::HANDLE.at_param(1));
     }
-    ctx.tpm.objects.remove(handle);
     Ok(())
 }
+
+/// TPMI_DH_PERSISTENT — Part 2, 9.8: a persistent handle (0x81000000-0x81FFFFFF);
+/// anything else is `TPM_RC_VALUE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TpmiDhPersistent(pub u32);
+
+impl Unmarshal for TpmiDhPersistent {
+    fn unmarshal(r: &mut Reader<'_>) -> TpmResult<Self> {
+        let handle = r.u32()?;
+        if (PERSISTENT_OWNER_FIRST..=PERSISTENT_LAST).contains(&handle) {
+            Ok(TpmiDhPersistent(handle))
+        } else {
+            Err(TpmRc::VALUE)
+        }
+    }
+}
+
+/// The proof that protects a saved context of `hierarchy`, and the binding values.
+fn context_binding(
+    tpm: &Tpm,
+    hierarchy: u32,
+    sequence: u64,
+    saved_handle: u32,
+) -> ContextBinding<'_> {
+    ContextBinding {
+        proof: ticket::proof(tpm, hierarchy),
+        total_resets: tpm.perm.total_reset_count,
+        restarts: tpm.reset.restart_count,
+        sequence,
+        saved_handle,
+    }
+}
+
+/// TPM2_ContextSave — Part 3 §28.2: saves a loaded transient object (it stays
+/// loaded) as an integrity-protected, encrypted TPMS_CONTEXT. savedHandle is
+/// 0x80000000 for an ordinary object, 0x80000002 for an stClear one and
+/// 0x80000001 for a sequence object; the sequence number is the next value of the
+/// per-reset context counter.
+///
+/// `TPM_RC_TOO_MANY_CONTEXTS`: the context counter is exhausted.
+/// SPEC-DEVIATION: sessions cannot be saved yet (`TPM_RC_HANDLE`, handle 1).
+pub fn context_save(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
+    p.end()?;
+    let handle = ctx.handle(0);
+    if TpmHt::of(handle) != TpmHt::TRANSIENT {
+        return Err(TpmRc::HANDLE.at_handle(1));
+    }
+    let tpm = &mut *ctx.tpm;
+    let (plain, hierarchy, saved_handle) = match tpm.objects.get(handle) {
+        Some(Object::Key(k)) => (
+            postcard::to_allocvec(&SavedObject::Key(k.clone())).map_err(|_| TpmRc::FAILURE)?,
+            k.hierarchy,
+            if k.st_clear {
+                SAVED_ST_CLEAR
+            } else {
+                SAVED_OBJECT
+            },
+        ),
+        Some(Object::Sequence(s)) => (
+            postcard::to_allocvec(&SavedObject::Sequence(s.export()))
+                .map_err(|_| TpmRc::FAILURE)?,
+            TpmRh::NULL.0,
+            SAVED_SEQUENCE,
+        ),
+        None => return Err(TpmRc::reference_handle(0)),
+    };
+    let plain = Zeroizing::new(plain);
+    if plain.len() > MAX_CONTEXT_SIZE.saturating_sub(8) {
+        return Err(TpmRc::FAILURE);
+    }
+    let sequence = tpm
+        .reset
+        .object_context_id
+        .checked_add(1)
+        .ok_or(TpmRc::TOO_MANY_CONTEXTS)?;
+    let blob = context_binding(tpm, hierarchy, sequence, saved_handle).seal(&plain)?;
+    tpm.reset.object_context_id = sequence;
+    TpmsContext {
+        sequence,
+        saved_handle,
+        hierarchy,
+        context_blob: Tpm2bContextData::from_vec(blob).map_err(|_| TpmRc::FAILURE)?,
+    }
+    .marshal(&mut ctx.out);
+    Ok(())
+}
+
+/// TPM2_ContextLoad — Part 3 §28.3: loads a saved object context into a free slot.
+///
+/// `TPM_RC_SIZE` (parameter 1): a malformed contextBlob; `TPM_RC_INTEGRITY`
+/// (parameter 1): the context was not saved by this TPM in this reset cycle (or
+/// restart cycle, for stClear objects), or was altered; `TPM_RC_HIERARCHY`
+/// (parameter 1): its hierarchy is disabled; `TPM_RC_OBJECT_MEMORY`: no slot is
+/// free. SPEC-DEVIATION: session contexts are not supported yet (`TPM_RC_HANDLE`,
+/// parameter 1).
+pub fn context_load(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
+    let context: TpmsContext = p.param()?;
+    p.end()?;
+    if TpmHt::of(context.saved_handle) != TpmHt::TRANSIENT {
+        return Err(TpmRc::HANDLE.at_param(1));
+    }
+    let plain = context_binding(
+        ctx.tpm,
+        context.hierarchy,
+        context.sequence,
+        context.saved_handle,
+    )
+    .open(context.context_blob.as_slice())
+    .map_err(|e| e.at_param(1))?;
+    if !ctx.tpm.hierarchy_enabled(context.hierarchy) {
+        return Err(TpmRc::HIERARCHY.at_param(1));
+    }
+    if !ctx.tpm.objects.has_room() {
+        return Err(TpmRc::OBJECT_MEMORY);
+    }
+    let saved: SavedObject = postcard::from_bytes(&plain).map_err(|_| TpmRc::FAILURE)?;
+    let object = match saved {
+        SavedObject::Key(k) => Object::Key(k),
+        SavedObject::Sequence(s) => {
+            Object::Sequence(SequenceObject::import(&s).ok_or(TpmRc::FAILURE)?)
+        }
+    };
+    let handle = ctx.tpm.objects.insert(object)?;
+    ctx.out_handles.push(handle);
+    Ok(())
+}
+
+/// What a saved object context holds (inside the encryption).
+#[derive(Serialize, Deserialize)]
+enum SavedObject {
+    Key(KeyObject),
+    Sequence(SavedSequence),
+}
+
+/// TPM2_EvictControl — Part 3 §28.5: makes a transient object persistent at
+/// persistentHandle, or removes a persistent object. Owner authorization works in
+/// the owner range for owner and endorsement objects; platform authorization makes
+/// platform objects persistent in the platform range and may evict any.
+///
+/// `TPM_RC_ATTRIBUTES` (handle 2): a Temporary, stClear or public-only object;
+/// `TPM_RC_HANDLE` (handle 2): a persistent objectHandle that is not
+/// persistentHandle; `TPM_RC_HIERARCHY` (handle 2): auth may not act on the
+/// object's hierarchy; `TPM_RC_RANGE` (parameter 1): persistentHandle outside
+/// auth's range; `TPM_RC_VALUE` (parameter 1): not a persistent handle;
+/// `TPM_RC_NV_DEFINED`: persistentHandle is taken; `TPM_RC_NV_SPACE`: every
+/// persistent slot is used.
+pub fn evict_control(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
+    let persistent: TpmiDhPersistent = p.param()?;
+    p.end()?;
+    let persistent = persistent.0;
+    let auth = ctx.handle(0);
+    let object_handle = ctx.handle(1);
+    let tpm = &mut *ctx.tpm;
+    let object = tpm.key(object_handle).ok_or(TpmRc::HANDLE.at_handle(2))?;
+    if object.is_temporary() || object.st_clear || object.sensitive.is_none() {
+        return Err(TpmRc::ATTRIBUTES.at_handle(2));
+    }
+    let evict = TpmHt::of(object_handle) == TpmHt::PERSISTENT;
+    if evict && object_handle != persistent {
+        return Err(TpmRc::HANDLE.at_handle(2));
+    }
+    let platform_object = object.hierarchy == TpmRh::PLATFORM.0;
+    if auth == TpmRh::PLATFORM.0 {
+        if !evict {
+            if !platform_object {
+                return Err(TpmRc::HIERARCHY.at_handle(2));
+            }
+            if !is_platform_persistent(persistent) {
+                return Err(TpmRc::RANGE.at_param(1));
+            }
+        }
+    } else {
+        if platform_object {
+            return Err(TpmRc::HIERARCHY.at_handle(2));
+        }
+        if !evict && !is_owner_persistent(persistent) {
+            return Err(TpmRc::RANGE.at_param(1));
+        }
+    }
+    if evict {
+        tpm.perm.persistent.retain(|p| p.handle != persistent);
+    } else {
+        if tpm.perm.persistent.iter().any(|p| p.handle == persistent) {
+            return Err(TpmRc::NV_DEFINED);
+        }
+        if tpm.perm.persistent.len() >= MAX_PERSISTENT_OBJECTS {
+            return Err(TpmRc::NV_SPACE);
+        }
+        let object = object.clone();
+        tpm.perm.persistent.push(PersistentObject {
+            handle: persistent,
+            object,
+        });
+        tpm.perm.persistent.sort_by_key(|p| p.handle);
+    }
+    ctx.nv_dirty = true;
+    Ok(())
+}
+
+#[cfg(test)]
+mod object_tests;
 
 #[cfg(test)]
 mod tests {

@@ -68,6 +68,10 @@ pub fn hierarchy_control(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()>
             TpmRh::OWNER => tpm.clear.sh_enable = state,
             _ => tpm.clear.eh_enable = state,
         }
+        // A disabled hierarchy's loaded objects are flushed.
+        if !state && enable != TpmRh::PLATFORM_NV.0 {
+            tpm.flush_hierarchy(enable);
+        }
     }
     Ok(())
 }
@@ -97,7 +101,8 @@ pub fn hierarchy_change_auth(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult
 
 /// TPM2_Clear — Part 3 §24.6: new Storage Primary Seed and owner/endorsement
 /// proofs; owner, endorsement and lockout auth and policy emptied; Clock and the
-/// reset counters back to zero; owner and endorsement hierarchies enabled.
+/// reset counters back to zero; owner and endorsement hierarchies enabled; their
+/// loaded and persistent objects removed.
 ///
 /// `TPM_RC_DISABLED`: disableClear is SET.
 pub fn clear(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
@@ -109,6 +114,11 @@ pub fn clear(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     tpm.perm.sps = new_secret(&mut tpm.drbg);
     tpm.perm.sh_proof = new_secret(&mut tpm.drbg);
     tpm.perm.eh_proof = new_secret(&mut tpm.drbg);
+    // Owner and endorsement objects, loaded or persistent, go with the old proofs.
+    for h in [TpmRh::OWNER.0, TpmRh::ENDORSEMENT.0] {
+        tpm.flush_hierarchy(h);
+        tpm.evict_hierarchy(h);
+    }
     tpm.perm.owner_auth = Tpm2bAuth::empty();
     tpm.perm.endorsement_auth = Tpm2bAuth::empty();
     tpm.perm.lockout_auth = Tpm2bAuth::empty();
@@ -140,24 +150,30 @@ pub fn clear_control(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     Ok(())
 }
 
-/// TPM2_ChangePPS — Part 3 §24.5: new Platform Primary Seed; platformPolicy emptied.
+/// TPM2_ChangePPS — Part 3 §24.5: new Platform Primary Seed; platformPolicy
+/// emptied; platform objects, loaded or persistent, removed.
 pub fn change_pps(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     p.end()?;
     let tpm = &mut *ctx.tpm;
     tpm.perm.pps = new_secret(&mut tpm.drbg);
     tpm.perm.ph_proof = new_secret(&mut tpm.drbg);
+    tpm.flush_hierarchy(TpmRh::PLATFORM.0);
+    tpm.evict_hierarchy(TpmRh::PLATFORM.0);
     tpm.clear.platform_policy = AuthPolicy::default();
     ctx.nv_dirty = true;
     Ok(())
 }
 
 /// TPM2_ChangeEPS — Part 3 §24.3: new Endorsement Primary Seed and proof;
-/// endorsementAuth and endorsementPolicy emptied.
+/// endorsementAuth and endorsementPolicy emptied; endorsement objects, loaded or
+/// persistent, removed.
 pub fn change_eps(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     p.end()?;
     let tpm = &mut *ctx.tpm;
     tpm.perm.eps = new_secret(&mut tpm.drbg);
     tpm.perm.eh_proof = new_secret(&mut tpm.drbg);
+    tpm.flush_hierarchy(TpmRh::ENDORSEMENT.0);
+    tpm.evict_hierarchy(TpmRh::ENDORSEMENT.0);
     tpm.perm.endorsement_auth = Tpm2bAuth::empty();
     tpm.perm.endorsement_policy = AuthPolicy::default();
     ctx.nv_dirty = true;

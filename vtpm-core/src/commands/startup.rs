@@ -44,6 +44,7 @@ pub fn startup(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     }
     tpm.ph_enable = true;
     tpm.objects = ObjectTable::default();
+    tpm.sessions.clear();
     tpm.power = Power::Running;
     ctx.nv_dirty = true;
     Ok(())

@@ -40,25 +40,62 @@ const fn row(alg: TpmAlgId, attributes: TpmaAlgorithm) -> AlgInfo {
     }
 }
 
+const fn sized(alg: TpmAlgId, attributes: TpmaAlgorithm, key_bits: &'static [u16]) -> AlgInfo {
+    AlgInfo {
+        alg,
+        attributes,
+        key_bits,
+    }
+}
+
 const HASH: TpmaAlgorithm = TpmaAlgorithm::HASH;
+const ASYM: TpmaAlgorithm = TpmaAlgorithm::ASYMMETRIC;
+const SYM: TpmaAlgorithm = TpmaAlgorithm::SYMMETRIC;
+const OBJECT: TpmaAlgorithm = TpmaAlgorithm::OBJECT;
+const SIGNING: TpmaAlgorithm = TpmaAlgorithm::SIGNING;
+const ENCRYPTING: TpmaAlgorithm = TpmaAlgorithm::ENCRYPTING;
+const METHOD: TpmaAlgorithm = TpmaAlgorithm::METHOD;
+
+/// RSA modulus sizes this engine implements (`crypto::rsa` itself handles 1024
+/// to 4096).
+pub const RSA_KEY_BITS: &[u16] = &[2048, 3072];
+/// AES key sizes this engine implements.
+pub const AES_KEY_BITS: &[u16] = &[128, 256];
 
 /// What this engine implements now.
 pub static IMPLEMENTED: AlgorithmTable = AlgorithmTable {
     algs: &[
+        sized(TpmAlgId::RSA, ASYM.with(OBJECT), RSA_KEY_BITS),
         row(TpmAlgId::SHA1, HASH),
-        row(TpmAlgId::HMAC, HASH.with(TpmaAlgorithm::SIGNING)),
+        row(TpmAlgId::HMAC, HASH.with(SIGNING)),
+        sized(TpmAlgId::AES, SYM, AES_KEY_BITS),
+        row(TpmAlgId::MGF1, HASH.with(METHOD)),
         row(
             TpmAlgId::KEYEDHASH,
-            HASH.with(TpmaAlgorithm::OBJECT)
-                .with(TpmaAlgorithm::SIGNING)
-                .with(TpmaAlgorithm::ENCRYPTING),
+            HASH.with(OBJECT).with(SIGNING).with(ENCRYPTING),
         ),
+        row(TpmAlgId::XOR, SYM.with(HASH)),
         row(TpmAlgId::SHA256, HASH),
         row(TpmAlgId::SHA384, HASH),
         row(TpmAlgId::SHA512, HASH),
         row(TpmAlgId::NULL, TpmaAlgorithm::EMPTY),
+        row(TpmAlgId::RSASSA, ASYM.with(SIGNING)),
+        row(TpmAlgId::RSAES, ASYM.with(ENCRYPTING)),
+        row(TpmAlgId::RSAPSS, ASYM.with(SIGNING)),
+        row(TpmAlgId::OAEP, ASYM.with(ENCRYPTING)),
+        row(TpmAlgId::ECDSA, ASYM.with(SIGNING)),
+        row(TpmAlgId::ECDH, ASYM.with(METHOD)),
+        row(TpmAlgId::KDF1_SP800_56A, HASH.with(METHOD)),
+        row(TpmAlgId::KDF1_SP800_108, HASH.with(METHOD)),
+        row(TpmAlgId::ECC, ASYM.with(OBJECT)),
+        row(TpmAlgId::SYMCIPHER, OBJECT),
+        row(TpmAlgId::CTR, SYM.with(ENCRYPTING)),
+        row(TpmAlgId::OFB, SYM.with(ENCRYPTING)),
+        row(TpmAlgId::CBC, SYM.with(ENCRYPTING)),
+        row(TpmAlgId::CFB, SYM.with(ENCRYPTING)),
+        row(TpmAlgId::ECB, SYM.with(ENCRYPTING)),
     ],
-    curves: &[],
+    curves: &[TpmEccCurve::NIST_P256, TpmEccCurve::NIST_P384],
 };
 
 impl AlgorithmTable {
@@ -96,22 +133,75 @@ mod tests {
             let row = IMPLEMENTED.get(h.alg_id()).unwrap();
             assert!(row.attributes.contains(TpmaAlgorithm::HASH), "{h:?}");
         }
-        // The object types and schemes the engine cannot run yet are absent.
+        // Not implemented: other ciphers, schemes and curves.
         for alg in [
-            TpmAlgId::RSA,
-            TpmAlgId::ECC,
-            TpmAlgId::AES,
-            TpmAlgId::SYMCIPHER,
-            TpmAlgId::XOR,
-            TpmAlgId::CFB,
+            TpmAlgId::TDES,
+            TpmAlgId::SM4,
+            TpmAlgId::CAMELLIA,
+            TpmAlgId::CMAC,
+            TpmAlgId::KDF2,
+            TpmAlgId::ECDAA,
+            TpmAlgId::SM2,
+            TpmAlgId::ECSCHNORR,
+            TpmAlgId::ECMQV,
         ] {
             assert!(!IMPLEMENTED.implements(alg), "{alg:?}");
         }
         assert!(!IMPLEMENTED.supports_key_bits(TpmAlgId::HMAC, 256));
-        assert!(!IMPLEMENTED.supports_curve(TpmEccCurve::NIST_P256));
+        assert!(!IMPLEMENTED.supports_key_bits(TpmAlgId::RSA, 1024));
+        assert!(!IMPLEMENTED.supports_key_bits(TpmAlgId::AES, 192));
+        assert!(!IMPLEMENTED.supports_curve(TpmEccCurve::NIST_P521));
+        assert!(!IMPLEMENTED.supports_curve(TpmEccCurve::BN_P256));
+    }
+
+    /// Attribute words as the TCG Algorithm Registry's type column gives them
+    /// (and as the reference implementation reports them).
+    #[test]
+    fn attributes_follow_the_registry() {
+        let want: &[(TpmAlgId, u32)] = &[
+            (TpmAlgId::RSA, 0x009),
+            (TpmAlgId::SHA1, 0x004),
+            (TpmAlgId::HMAC, 0x104),
+            (TpmAlgId::AES, 0x002),
+            (TpmAlgId::MGF1, 0x404),
+            (TpmAlgId::KEYEDHASH, 0x30C),
+            (TpmAlgId::XOR, 0x006),
+            (TpmAlgId::NULL, 0x000),
+            (TpmAlgId::RSASSA, 0x101),
+            (TpmAlgId::RSAES, 0x201),
+            (TpmAlgId::RSAPSS, 0x101),
+            (TpmAlgId::OAEP, 0x201),
+            (TpmAlgId::ECDSA, 0x101),
+            (TpmAlgId::ECDH, 0x401),
+            (TpmAlgId::KDF1_SP800_56A, 0x404),
+            (TpmAlgId::KDF1_SP800_108, 0x404),
+            (TpmAlgId::ECC, 0x009),
+            (TpmAlgId::SYMCIPHER, 0x008),
+            (TpmAlgId::CTR, 0x202),
+            (TpmAlgId::OFB, 0x202),
+            (TpmAlgId::CBC, 0x202),
+            (TpmAlgId::CFB, 0x202),
+            (TpmAlgId::ECB, 0x202),
+        ];
+        for (alg, attrs) in want {
+            assert_eq!(
+                IMPLEMENTED.get(*alg).unwrap().attributes.0,
+                *attrs,
+                "{alg:?}"
+            );
+        }
+        assert_eq!(IMPLEMENTED.algs.len(), want.len() + 3);
         assert_eq!(
-            IMPLEMENTED.get(TpmAlgId::KEYEDHASH).unwrap().attributes.0,
-            0x30C
+            IMPLEMENTED.get(TpmAlgId::RSA).unwrap().key_bits,
+            &[2048, 3072]
         );
+        assert_eq!(
+            IMPLEMENTED.get(TpmAlgId::AES).unwrap().key_bits,
+            &[128, 256]
+        );
+        // Every listed curve is one the ECC code implements.
+        for c in IMPLEMENTED.curves {
+            assert!(crate::crypto::ecc::EccCurve::from_id(c.0).is_some());
+        }
     }
 }

@@ -250,10 +250,22 @@ fn execute_inner(
     if sessions.len() < auth_handles.len() {
         return Err(TpmRc::AUTH_MISSING);
     }
-    auth::authorize(tpm, platform, &auth_handles, &sessions, nv_changed)?;
+    let param_bytes = r.rest();
+    auth::authorize(
+        tpm,
+        platform,
+        &auth::CommandAuth {
+            cc: header.cc,
+            handles: &handles,
+            auth_handles: &auth_handles,
+            params: param_bytes,
+        },
+        &sessions,
+        nv_changed,
+    )?;
 
     // Parameters and the command itself.
-    let mut params = Params::new(r.rest());
+    let mut params = Params::new(param_bytes);
     let mut ctx = Ctx {
         tpm,
         platform,
@@ -290,9 +302,14 @@ fn execute_inner(
     if header.tag == TpmSt::SESSIONS {
         w.u32(u32::try_from(out.len()).unwrap_or(0));
         w.bytes(out.as_slice());
-        for s in &sessions {
-            auth::write_session_response(&mut w, s);
-        }
+        auth::write_session_responses(
+            tpm,
+            &mut w,
+            header.cc,
+            &auth_handles,
+            &sessions,
+            out.as_slice(),
+        );
     } else {
         w.bytes(out.as_slice());
     }

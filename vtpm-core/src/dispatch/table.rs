@@ -30,6 +30,19 @@ pub enum HandleKind {
     Pcr(bool),
     /// TPMI_DH_OBJECT: a loaded transient or persistent object.
     Object,
+    /// TPMI_DH_OBJECT as TPM2_EvictControl takes it: a persistent object of the
+    /// endorsement hierarchy is reachable while ehEnable is CLEAR.
+    EvictObject,
+    /// TPMI_DH_PARENT+: a hierarchy (TPM_RH_OWNER, _ENDORSEMENT, _PLATFORM, _NULL)
+    /// or a loaded object.
+    Parent,
+    /// TPMI_DH_CONTEXT: a loaded transient object or session.
+    Context,
+    /// TPMI_DH_OBJECT+: a loaded object or TPM_RH_NULL.
+    ObjectOrNull,
+    /// TPMI_DH_ENTITY+: anything with an authValue (hierarchy, PCR, object, NV
+    /// index) or TPM_RH_NULL.
+    Entity,
 }
 
 /// One handle in a command's handle area.
@@ -68,8 +81,8 @@ const fn h(kind: HandleKind, auth: AuthRole) -> HandleSpec {
     HandleSpec { kind, auth }
 }
 
-use AuthRole::User;
-use HandleKind::{Object, Pcr, Permanent};
+use AuthRole::{Admin, None as NoAuth, User};
+use HandleKind::{Context, Entity, EvictObject, Object, ObjectOrNull, Parent, Pcr, Permanent};
 
 /// TPMI_RH_HIERARCHY
 pub const RH_HIERARCHY: &[TpmRh] = &[TpmRh::OWNER, TpmRh::ENDORSEMENT, TpmRh::PLATFORM];
@@ -79,6 +92,13 @@ pub const RH_HIERARCHY_AUTH: &[TpmRh] = &[
     TpmRh::ENDORSEMENT,
     TpmRh::PLATFORM,
     TpmRh::LOCKOUT,
+];
+/// TPMI_RH_HIERARCHY+ (TPM_RH_NULL allowed)
+pub const RH_HIERARCHY_NULL: &[TpmRh] = &[
+    TpmRh::OWNER,
+    TpmRh::ENDORSEMENT,
+    TpmRh::PLATFORM,
+    TpmRh::NULL,
 ];
 /// TPMI_RH_PLATFORM
 pub const RH_PLATFORM: &[TpmRh] = &[TpmRh::PLATFORM];
@@ -137,10 +157,20 @@ impl Row {
     }
 }
 
-use commands::{capability, clock, context, hash, hierarchy, pcr, random, startup, testing};
+use commands::{
+    capability, clock, context, hash, hierarchy, object, pcr, primary, random, session, startup,
+    testing,
+};
 
 /// Every implemented command, sorted by command code.
 pub static COMMANDS: &[CommandEntry] = &[
+    row(
+        TpmCc::EVICT_CONTROL,
+        &[h(Permanent(RH_PROVISION), User), h(EvictObject, NoAuth)],
+        context::evict_control,
+    )
+    .nv()
+    .entry(),
     row(
         TpmCc::HIERARCHY_CONTROL,
         &[h(Permanent(RH_HIERARCHY), User)],
@@ -204,6 +234,14 @@ pub static COMMANDS: &[CommandEntry] = &[
     )
     .entry(),
     row(
+        TpmCc::CREATE_PRIMARY,
+        &[h(Permanent(RH_HIERARCHY_NULL), User)],
+        primary::create_primary,
+    )
+    .rhandle()
+    .read_only()
+    .entry(),
+    row(
         TpmCc::DICTIONARY_ATTACK_LOCK_RESET,
         &[h(Permanent(RH_LOCKOUT), User)],
         hierarchy::dictionary_attack_lock_reset,
@@ -239,6 +277,20 @@ pub static COMMANDS: &[CommandEntry] = &[
     row(TpmCc::SHUTDOWN, &[], startup::shutdown).nv().entry(),
     row(TpmCc::STIR_RANDOM, &[], random::stir_random).entry(),
     row(
+        TpmCc::OBJECT_CHANGE_AUTH,
+        &[h(Object, Admin), h(Object, NoAuth)],
+        object::object_change_auth,
+    )
+    .read_only()
+    .entry(),
+    row(TpmCc::CREATE, &[h(Object, User)], object::create)
+        .read_only()
+        .entry(),
+    row(TpmCc::LOAD, &[h(Object, User)], object::load)
+        .rhandle()
+        .read_only()
+        .entry(),
+    row(
         TpmCc::SEQUENCE_UPDATE,
         &[h(Object, User)],
         hash::sequence_update,
@@ -246,9 +298,41 @@ pub static COMMANDS: &[CommandEntry] = &[
     .entry(),
     // flushHandle is a parameter (TPMI_DH_CONTEXT); transient objects are not part
     // of an orderly-shutdown save, so flushing one leaves it valid.
+    row(TpmCc::UNSEAL, &[h(Object, User)], object::unseal)
+        .read_only()
+        .entry(),
+    row(TpmCc::CONTEXT_LOAD, &[], context::context_load)
+        .rhandle()
+        .read_only()
+        .entry(),
+    row(
+        TpmCc::CONTEXT_SAVE,
+        &[h(Context, NoAuth)],
+        context::context_save,
+    )
+    .entry(),
     row(TpmCc::FLUSH_CONTEXT, &[], context::flush_context)
         .read_only()
         .entry(),
+    row(TpmCc::LOAD_EXTERNAL, &[], object::load_external)
+        .rhandle()
+        .read_only()
+        .entry(),
+    row(
+        TpmCc::READ_PUBLIC,
+        &[h(Object, NoAuth)],
+        object::read_public,
+    )
+    .read_only()
+    .entry(),
+    row(
+        TpmCc::START_AUTH_SESSION,
+        &[h(ObjectOrNull, NoAuth), h(Entity, NoAuth)],
+        session::start_auth_session,
+    )
+    .rhandle()
+    .read_only()
+    .entry(),
     row(TpmCc::GET_CAPABILITY, &[], capability::get_capability)
         .read_only()
         .entry(),
@@ -276,6 +360,14 @@ pub static COMMANDS: &[CommandEntry] = &[
     row(TpmCc::TEST_PARMS, &[], testing::test_parms)
         .read_only()
         .entry(),
+    row(
+        TpmCc::CREATE_LOADED,
+        &[h(Parent, User)],
+        object::create_loaded,
+    )
+    .rhandle()
+    .read_only()
+    .entry(),
 ];
 
 /// The table row for `cc`, if implemented.

@@ -123,6 +123,9 @@ pub struct PermanentState {
     pub orderly: Option<OrderlySave>,
     /// Clock was never reported in a way that could repeat after an unorderly shutdown.
     pub clock_safe: bool,
+    /// Persistent objects (TPM2_EvictControl), ascending by handle.
+    #[serde(default)]
+    pub persistent: Vec<crate::objects::PersistentObject>,
 }
 
 /// What an orderly Shutdown leaves for the next Startup.

@@ -2,9 +2,12 @@
 //! objects share a fixed number of slots, as on a hardware TPM.
 
 use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+use sha2::digest::common::hazmat::{SerializableState, SerializedState};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::crypto::hash::{HashAlg, Hasher};
+use crate::objects::KeyObject;
 use crate::rc::{TpmRc, TpmResult};
 use crate::types::constants::TRANSIENT_FIRST;
 use crate::types::sized::Tpm2bAuth;
@@ -74,6 +77,84 @@ impl SequenceObject {
     }
 }
 
+/// A sequence object as a saved context carries it: the authValue, the flags and
+/// the serialized state of each running hash (the RustCrypto state encoding).
+#[derive(Serialize, Deserialize)]
+pub struct SavedSequence {
+    auth: Tpm2bAuth,
+    /// The hash algorithm, or None for an event sequence.
+    alg: Option<HashAlg>,
+    states: Vec<Vec<u8>>,
+    first_block: bool,
+    ticket_safe: bool,
+}
+
+/// The serialized state of a running hash.
+fn export_hasher(h: &Hasher) -> Vec<u8> {
+    match h {
+        Hasher::Sha1(x) => x.serialize().to_vec(),
+        Hasher::Sha256(x) => x.serialize().to_vec(),
+        Hasher::Sha384(x) => x.serialize().to_vec(),
+        Hasher::Sha512(x) => x.serialize().to_vec(),
+    }
+}
+
+/// A running hash of `alg` from its serialized state.
+fn import_hasher(alg: HashAlg, state: &[u8]) -> Option<Hasher> {
+    fn load<T: SerializableState>(state: &[u8]) -> Option<T> {
+        let array = <&SerializedState<T>>::try_from(state).ok()?;
+        T::deserialize(array).ok()
+    }
+    Some(match alg {
+        HashAlg::Sha1 => Hasher::Sha1(load(state)?),
+        HashAlg::Sha256 => Hasher::Sha256(load(state)?),
+        HashAlg::Sha384 => Hasher::Sha384(load(state)?),
+        HashAlg::Sha512 => Hasher::Sha512(load(state)?),
+    })
+}
+
+impl SequenceObject {
+    /// The sequence in its saved-context form.
+    pub fn export(&self) -> SavedSequence {
+        let (alg, states) = match &self.kind {
+            SequenceKind::Hash(h) => (Some(h.alg()), alloc::vec![export_hasher(h)]),
+            SequenceKind::Event(hs) => (None, hs.iter().map(export_hasher).collect()),
+        };
+        SavedSequence {
+            auth: self.auth.clone(),
+            alg,
+            states,
+            first_block: self.first_block,
+            ticket_safe: self.ticket_safe,
+        }
+    }
+
+    /// A sequence from its saved-context form; None if the states do not decode.
+    pub fn import(saved: &SavedSequence) -> Option<SequenceObject> {
+        let kind = match saved.alg {
+            Some(alg) => SequenceKind::Hash(import_hasher(alg, saved.states.first()?)?),
+            None => {
+                if saved.states.len() != HashAlg::ALL.len() {
+                    return None;
+                }
+                SequenceKind::Event(
+                    HashAlg::ALL
+                        .into_iter()
+                        .zip(saved.states.iter())
+                        .map(|(a, st)| import_hasher(a, st))
+                        .collect::<Option<Vec<_>>>()?,
+                )
+            }
+        };
+        Some(SequenceObject {
+            auth: saved.auth.clone(),
+            kind,
+            first_block: saved.first_block,
+            ticket_safe: saved.ticket_safe,
+        })
+    }
+}
+
 impl Zeroize for SequenceObject {
     fn zeroize(&mut self) {
         self.auth.zeroize();
@@ -92,6 +173,8 @@ impl ZeroizeOnDrop for SequenceObject {}
 pub enum Object {
     /// A hash/event sequence.
     Sequence(SequenceObject),
+    /// A key or data object (public area, and usually its sensitive area).
+    Key(KeyObject),
 }
 
 impl Object {
@@ -99,6 +182,7 @@ impl Object {
     pub fn as_sequence(&self) -> Option<&SequenceObject> {
         match self {
             Object::Sequence(s) => Some(s),
+            Object::Key(_) => None,
         }
     }
 
@@ -106,6 +190,15 @@ impl Object {
     pub fn as_sequence_mut(&mut self) -> Option<&mut SequenceObject> {
         match self {
             Object::Sequence(s) => Some(s),
+            Object::Key(_) => None,
+        }
+    }
+
+    /// The key object, if this is one.
+    pub fn as_key(&self) -> Option<&KeyObject> {
+        match self {
+            Object::Key(k) => Some(k),
+            Object::Sequence(_) => None,
         }
     }
 }
@@ -176,5 +269,27 @@ impl ObjectTable {
     /// Flushes everything (TPM Reset/Restart/Resume drop transient objects).
     pub fn clear(&mut self) {
         self.slots.clear();
+    }
+
+    /// Keeps only the objects for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Object) -> bool) {
+        self.slots.retain(|(_, o)| keep(o));
+    }
+
+    /// True when another object can be loaded.
+    pub fn has_room(&self) -> bool {
+        self.slots.len() < MAX_LOADED_OBJECTS
+    }
+
+    /// The handle the next [`ObjectTable::insert`] would return, if a slot is free.
+    pub fn next_handle(&self) -> Option<u32> {
+        if !self.has_room() {
+            return None;
+        }
+        let mut h = TRANSIENT_FIRST;
+        while self.slots.iter().any(|(x, _)| *x == h) {
+            h = h.wrapping_add(1);
+        }
+        Some(h)
     }
 }

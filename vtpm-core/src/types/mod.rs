@@ -3,6 +3,7 @@
 pub mod constants;
 pub mod properties;
 pub mod public;
+pub mod sensitive;
 pub mod sized;
 pub mod structures;
 

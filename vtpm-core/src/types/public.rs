@@ -4,7 +4,10 @@
 //! parameters):
 //! TPMT_SYM_DEF_OBJECT, TPMT_KEYEDHASH_SCHEME, TPMT_KDF_SCHEME, TPMT_RSA_SCHEME,
 //! TPMT_ECC_SCHEME, TPMS_KEYEDHASH_PARMS, TPMS_SYMCIPHER_PARMS, TPMS_RSA_PARMS,
-//! TPMS_ECC_PARMS, TPMU_PUBLIC_PARMS and TPMT_PUBLIC_PARMS.
+//! TPMS_ECC_PARMS, TPMU_PUBLIC_PARMS and TPMT_PUBLIC_PARMS; and the public area
+//! itself (Part 2, 8.3 TPMA_OBJECT, 11.2.4.5 TPM2B_PUBLIC_KEY_RSA, 11.2.5.2
+//! TPMS_ECC_POINT, 12.2.3.2 TPMU_PUBLIC_ID, 12.2.4 TPMT_PUBLIC, 12.2.5
+//! TPM2B_PUBLIC, 12.2.6 TPM2B_TEMPLATE, 11.1.16 TPMS_DERIVE).
 //!
 //! Every algorithm selector is checked on the way in, the way the reference
 //! implementation's unmarshalling does: a value that is not a member of its TPMI_
@@ -16,11 +19,14 @@
 //! `TPM_RC_CURVE`, TPMI_ALG_HASH `TPM_RC_HASH`). The plain [`Unmarshal`] impls use
 //! the engine's table ([`IMPLEMENTED`]); `unmarshal_in` takes any table.
 
+use alloc::vec::Vec;
+
 use crate::crypto::algorithms::{AlgorithmTable, IMPLEMENTED};
 use crate::crypto::hash::HashAlg;
 use crate::marshal::{Marshal, Reader, Unmarshal, Writer};
 use crate::rc::{TpmRc, TpmResult};
 use crate::types::constants::TpmAlgId;
+use crate::types::sized::{Tpm2b, Tpm2bDigest};
 
 /// TPM_ECC_CURVE — Part 2, Table 10.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
@@ -675,6 +681,392 @@ impl Marshal for TpmtPublicParms {
     }
 }
 
+/// MAX_RSA_KEY_BYTES: the largest RSA modulus this TPM handles, in octets.
+pub const MAX_RSA_KEY_BYTES: usize = 384;
+/// MAX_ECC_KEY_BYTES: the largest ECC coordinate or scalar (P-384), in octets.
+pub const MAX_ECC_KEY_BYTES: usize = 48;
+/// LABEL_MAX_BUFFER: the largest label or context of a TPMS_DERIVE.
+pub const LABEL_MAX_BUFFER: usize = 32;
+
+/// TPM2B_PUBLIC_KEY_RSA — Part 2, 11.2.4.5: an RSA modulus.
+pub type Tpm2bPublicKeyRsa = Tpm2b<MAX_RSA_KEY_BYTES>;
+/// TPM2B_ECC_PARAMETER — Part 2, 11.2.5.1: an ECC coordinate or scalar.
+pub type Tpm2bEccParameter = Tpm2b<MAX_ECC_KEY_BYTES>;
+/// TPM2B_LABEL — Part 2, 11.1.15.
+pub type Tpm2bLabel = Tpm2b<LABEL_MAX_BUFFER>;
+
+/// TPMA_OBJECT — Part 2, 8.3: the attributes of an object. Bits 0, 3, 8-9,
+/// 12-15 and 20-31 are reserved; an input with one of them set is
+/// `TPM_RC_RESERVED_BITS`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct TpmaObject(pub u32);
+
+impl TpmaObject {
+    /// fixedTPM: the hierarchy of the object may not change (no duplication).
+    pub const FIXED_TPM: TpmaObject = TpmaObject(1 << 1);
+    /// stClear: the object may not be context-loaded after a TPM Restart.
+    pub const ST_CLEAR: TpmaObject = TpmaObject(1 << 2);
+    /// fixedParent: the parent of the object may not change.
+    pub const FIXED_PARENT: TpmaObject = TpmaObject(1 << 4);
+    /// sensitiveDataOrigin: the TPM generated the sensitive data (not the caller).
+    pub const SENSITIVE_DATA_ORIGIN: TpmaObject = TpmaObject(1 << 5);
+    /// userWithAuth: USER role may use the authValue (or a policy).
+    pub const USER_WITH_AUTH: TpmaObject = TpmaObject(1 << 6);
+    /// adminWithPolicy: ADMIN role needs a policy session.
+    pub const ADMIN_WITH_POLICY: TpmaObject = TpmaObject(1 << 7);
+    /// noDA: authorization failures do not count toward lockout.
+    pub const NO_DA: TpmaObject = TpmaObject(1 << 10);
+    /// encryptedDuplication: duplication needs an inner and an outer wrapper.
+    pub const ENCRYPTED_DUPLICATION: TpmaObject = TpmaObject(1 << 11);
+    /// restricted: key usage is restricted to TPM-produced structures.
+    pub const RESTRICTED: TpmaObject = TpmaObject(1 << 16);
+    /// decrypt: a decryption (or, with restricted, a storage) key.
+    pub const DECRYPT: TpmaObject = TpmaObject(1 << 17);
+    /// sign / encrypt: a signing key (or, for a symmetric cipher, encryption).
+    pub const SIGN_ENCRYPT: TpmaObject = TpmaObject(1 << 18);
+    /// x509sign: the key may only sign X.509 certificates (TPM2_CertifyX509).
+    pub const X509_SIGN: TpmaObject = TpmaObject(1 << 19);
+    /// The reserved bits.
+    pub const RESERVED: u32 = 0xFFF0_F309;
+
+    /// True if every bit of `other` is set.
+    pub const fn contains(self, other: TpmaObject) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The union of `self` and `other`.
+    pub const fn with(self, other: TpmaObject) -> TpmaObject {
+        TpmaObject(self.0 | other.0)
+    }
+
+    /// `self` without the bits of `other`.
+    pub const fn without(self, other: TpmaObject) -> TpmaObject {
+        TpmaObject(self.0 & !other.0)
+    }
+
+    /// fixedTPM
+    pub const fn fixed_tpm(self) -> bool {
+        self.contains(Self::FIXED_TPM)
+    }
+    /// stClear
+    pub const fn st_clear(self) -> bool {
+        self.contains(Self::ST_CLEAR)
+    }
+    /// fixedParent
+    pub const fn fixed_parent(self) -> bool {
+        self.contains(Self::FIXED_PARENT)
+    }
+    /// sensitiveDataOrigin
+    pub const fn sensitive_data_origin(self) -> bool {
+        self.contains(Self::SENSITIVE_DATA_ORIGIN)
+    }
+    /// userWithAuth
+    pub const fn user_with_auth(self) -> bool {
+        self.contains(Self::USER_WITH_AUTH)
+    }
+    /// adminWithPolicy
+    pub const fn admin_with_policy(self) -> bool {
+        self.contains(Self::ADMIN_WITH_POLICY)
+    }
+    /// noDA
+    pub const fn no_da(self) -> bool {
+        self.contains(Self::NO_DA)
+    }
+    /// encryptedDuplication
+    pub const fn encrypted_duplication(self) -> bool {
+        self.contains(Self::ENCRYPTED_DUPLICATION)
+    }
+    /// restricted
+    pub const fn restricted(self) -> bool {
+        self.contains(Self::RESTRICTED)
+    }
+    /// decrypt
+    pub const fn decrypt(self) -> bool {
+        self.contains(Self::DECRYPT)
+    }
+    /// sign / encrypt
+    pub const fn sign(self) -> bool {
+        self.contains(Self::SIGN_ENCRYPT)
+    }
+}
+
+impl Marshal for TpmaObject {
+    fn marshal(&self, w: &mut Writer) {
+        w.u32(self.0)
+    }
+}
+
+impl Unmarshal for TpmaObject {
+    fn unmarshal(r: &mut Reader<'_>) -> TpmResult<Self> {
+        let v = r.u32()?;
+        if v & TpmaObject::RESERVED != 0 {
+            return Err(TpmRc::RESERVED_BITS);
+        }
+        Ok(TpmaObject(v))
+    }
+}
+
+/// TPMS_ECC_POINT — Part 2, 11.2.5.2: a point in affine coordinates.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct TpmsEccPoint {
+    /// x coordinate
+    pub x: Tpm2bEccParameter,
+    /// y coordinate
+    pub y: Tpm2bEccParameter,
+}
+
+impl Marshal for TpmsEccPoint {
+    fn marshal(&self, w: &mut Writer) {
+        self.x.marshal(w);
+        self.y.marshal(w);
+    }
+}
+
+impl Unmarshal for TpmsEccPoint {
+    fn unmarshal(r: &mut Reader<'_>) -> TpmResult<Self> {
+        Ok(TpmsEccPoint {
+            x: Tpm2bEccParameter::unmarshal(r)?,
+            y: Tpm2bEccParameter::unmarshal(r)?,
+        })
+    }
+}
+
+/// TPMS_DERIVE — Part 2, 11.1.16: the label and context of a derived object (in
+/// place of the unique field of a CreateLoaded template under a derivation parent).
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct TpmsDerive {
+    /// label
+    pub label: Tpm2bLabel,
+    /// context
+    pub context: Tpm2bLabel,
+}
+
+impl Marshal for TpmsDerive {
+    fn marshal(&self, w: &mut Writer) {
+        self.label.marshal(w);
+        self.context.marshal(w);
+    }
+}
+
+impl Unmarshal for TpmsDerive {
+    fn unmarshal(r: &mut Reader<'_>) -> TpmResult<Self> {
+        Ok(TpmsDerive {
+            label: Tpm2bLabel::unmarshal(r)?,
+            context: Tpm2bLabel::unmarshal(r)?,
+        })
+    }
+}
+
+/// TPMU_PUBLIC_ID — Part 2, 12.2.3.2: the unique identifier of an object (the
+/// public key, or the digest binding a symmetric object's secret). Its selector is
+/// the `type` of the enclosing TPMT_PUBLIC.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum TpmuPublicId {
+    /// TPM_ALG_KEYEDHASH: TPM2B_DIGEST
+    KeyedHash(Tpm2bDigest),
+    /// TPM_ALG_SYMCIPHER: TPM2B_DIGEST
+    Sym(Tpm2bDigest),
+    /// TPM_ALG_RSA: the modulus
+    Rsa(Tpm2bPublicKeyRsa),
+    /// TPM_ALG_ECC: the public point
+    Ecc(TpmsEccPoint),
+}
+
+impl TpmuPublicId {
+    /// Reads the identifier for object type `selector`.
+    pub fn unmarshal_with(selector: TpmiAlgPublic, r: &mut Reader<'_>) -> TpmResult<Self> {
+        Ok(match selector.0 {
+            TpmAlgId::KEYEDHASH => TpmuPublicId::KeyedHash(Tpm2bDigest::unmarshal(r)?),
+            TpmAlgId::SYMCIPHER => TpmuPublicId::Sym(Tpm2bDigest::unmarshal(r)?),
+            TpmAlgId::RSA => TpmuPublicId::Rsa(Tpm2bPublicKeyRsa::unmarshal(r)?),
+            TpmAlgId::ECC => TpmuPublicId::Ecc(TpmsEccPoint::unmarshal(r)?),
+            _ => return Err(TpmRc::SELECTOR),
+        })
+    }
+
+    /// An empty identifier for object type `selector` (RSA for an unknown type).
+    pub fn empty_for(selector: TpmAlgId) -> Self {
+        match selector {
+            TpmAlgId::KEYEDHASH => TpmuPublicId::KeyedHash(Tpm2bDigest::empty()),
+            TpmAlgId::SYMCIPHER => TpmuPublicId::Sym(Tpm2bDigest::empty()),
+            TpmAlgId::ECC => TpmuPublicId::Ecc(TpmsEccPoint::default()),
+            _ => TpmuPublicId::Rsa(Tpm2bPublicKeyRsa::empty()),
+        }
+    }
+}
+
+/// The union without its selector.
+impl Marshal for TpmuPublicId {
+    fn marshal(&self, w: &mut Writer) {
+        match self {
+            TpmuPublicId::KeyedHash(d) | TpmuPublicId::Sym(d) => d.marshal(w),
+            TpmuPublicId::Rsa(n) => n.marshal(w),
+            TpmuPublicId::Ecc(p) => p.marshal(w),
+        }
+    }
+}
+
+/// TPMT_PUBLIC — Part 2, 12.2.4: the public area of an object. The object type is
+/// implied by `parameters` (and `unique` always matches it). `name_alg` is `None`
+/// for TPM_ALG_NULL, which only TPM2_LoadExternal accepts (the `+` on nameAlg).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TpmtPublic {
+    /// nameAlg (TPMI_ALG_HASH+)
+    pub name_alg: Option<HashAlg>,
+    /// objectAttributes
+    pub object_attributes: TpmaObject,
+    /// authPolicy
+    pub auth_policy: Tpm2bDigest,
+    /// parameters (TPMU_PUBLIC_PARMS)
+    pub parameters: TpmuPublicParms,
+    /// unique (TPMU_PUBLIC_ID)
+    pub unique: TpmuPublicId,
+}
+
+impl TpmtPublic {
+    /// The object type (TPMI_ALG_PUBLIC).
+    pub fn object_type(&self) -> TpmAlgId {
+        self.parameters.object_type().0
+    }
+
+    /// Reads a public area checked against `table`; `allow_null_name` accepts
+    /// TPM_ALG_NULL as nameAlg. Errors: `TPM_RC_TYPE` (type), `TPM_RC_HASH`
+    /// (nameAlg), `TPM_RC_RESERVED_BITS` (objectAttributes), `TPM_RC_SIZE`
+    /// (authPolicy or unique too long), and the parameter codes.
+    pub fn unmarshal_in(
+        r: &mut Reader<'_>,
+        table: &AlgorithmTable,
+        allow_null_name: bool,
+    ) -> TpmResult<Self> {
+        let (public, _) = Self::unmarshal_parts(r, table, allow_null_name, false)?;
+        Ok(public)
+    }
+
+    /// Reads a public area whose unique field is either a TPMU_PUBLIC_ID or, when
+    /// `derive` is set, a TPMS_DERIVE (the TPM2B_TEMPLATE of TPM2_CreateLoaded
+    /// under a derivation parent). A derived template gets an empty unique field.
+    pub fn unmarshal_parts(
+        r: &mut Reader<'_>,
+        table: &AlgorithmTable,
+        allow_null_name: bool,
+        derive: bool,
+    ) -> TpmResult<(Self, Option<TpmsDerive>)> {
+        let selector = TpmiAlgPublic::unmarshal_in(r, table)?;
+        let id = TpmAlgId::unmarshal(r)?;
+        let name_alg = if id == TpmAlgId::NULL {
+            if !allow_null_name {
+                return Err(TpmRc::HASH);
+            }
+            None
+        } else {
+            match HashAlg::from_alg_id(id) {
+                Some(h) if table.implements(id) => Some(h),
+                _ => return Err(TpmRc::HASH),
+            }
+        };
+        let object_attributes = TpmaObject::unmarshal(r)?;
+        let auth_policy = Tpm2bDigest::unmarshal(r)?;
+        let parameters = TpmuPublicParms::unmarshal_with(selector, r, table)?;
+        let (unique, derivation) = if derive {
+            (
+                TpmuPublicId::empty_for(selector.0),
+                Some(TpmsDerive::unmarshal(r)?),
+            )
+        } else {
+            (TpmuPublicId::unmarshal_with(selector, r)?, None)
+        };
+        Ok((
+            TpmtPublic {
+                name_alg,
+                object_attributes,
+                auth_policy,
+                parameters,
+                unique,
+            },
+            derivation,
+        ))
+    }
+
+    /// The Name of an object with this public area (Part 1, 16):
+    /// nameAlg || H_nameAlg(TPMT_PUBLIC); empty when nameAlg is TPM_ALG_NULL.
+    pub fn name(&self) -> Vec<u8> {
+        let Some(alg) = self.name_alg else {
+            return Vec::new();
+        };
+        let mut name = alg.to_bytes();
+        name.extend_from_slice(&alg.digest(&self.to_bytes()));
+        name
+    }
+}
+
+impl Marshal for TpmtPublic {
+    fn marshal(&self, w: &mut Writer) {
+        self.parameters.object_type().marshal(w);
+        match self.name_alg {
+            Some(h) => h.marshal(w),
+            None => TpmAlgId::NULL.marshal(w),
+        }
+        self.object_attributes.marshal(w);
+        self.auth_policy.marshal(w);
+        self.parameters.marshal(w);
+        self.unique.marshal(w);
+    }
+}
+
+/// Reads a TPM2B wrapping a structure: the size may not be zero and must match the
+/// structure exactly (`TPM_RC_SIZE`).
+fn sized<T>(r: &mut Reader<'_>, f: impl FnOnce(&mut Reader<'_>) -> TpmResult<T>) -> TpmResult<T> {
+    let size = usize::from(r.u16()?);
+    if size == 0 {
+        return Err(TpmRc::SIZE);
+    }
+    let mut sub = r.sub(size)?;
+    let v = f(&mut sub)?;
+    sub.finish()?;
+    Ok(v)
+}
+
+/// Writes `v` as a TPM2B (size then the encoding).
+pub fn marshal_sized<T: Marshal + ?Sized>(v: &T, w: &mut Writer) {
+    w.tpm2b(&v.to_bytes());
+}
+
+/// TPM2B_PUBLIC — Part 2, 12.2.5: a public area with a size; nameAlg may not be
+/// TPM_ALG_NULL. A zero size or one that does not match the area is `TPM_RC_SIZE`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Tpm2bPublic(pub TpmtPublic);
+
+impl Tpm2bPublic {
+    /// Reads the structure checked against `table`.
+    pub fn unmarshal_in(
+        r: &mut Reader<'_>,
+        table: &AlgorithmTable,
+        allow_null_name: bool,
+    ) -> TpmResult<Self> {
+        sized(r, |s| TpmtPublic::unmarshal_in(s, table, allow_null_name)).map(Tpm2bPublic)
+    }
+}
+
+impl Marshal for Tpm2bPublic {
+    fn marshal(&self, w: &mut Writer) {
+        marshal_sized(&self.0, w)
+    }
+}
+
+/// TPM2B_PUBLIC with TPMT_PUBLIC+ inside (TPM2_LoadExternal): nameAlg may be
+/// TPM_ALG_NULL.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Tpm2bPublicNullName(pub TpmtPublic);
+
+/// TPM2B_TEMPLATE — Part 2, 12.2.6: a marshaled TPMT_PUBLIC that TPM2_CreateLoaded
+/// parses itself (its unique field may be a TPMS_DERIVE). At most
+/// [`MAX_TEMPLATE_SIZE`] octets.
+pub type Tpm2bTemplate = Tpm2b<MAX_TEMPLATE_SIZE>;
+
+/// The largest marshaled TPMT_PUBLIC (sizeof(TPMT_PUBLIC) in the template): type,
+/// nameAlg, attributes, authPolicy, the largest parameters and the largest unique.
+pub const MAX_TEMPLATE_SIZE: usize = 2 + 2 + 4 + (2 + 64) + 18 + (2 + MAX_RSA_KEY_BYTES);
+
 macro_rules! engine_unmarshal {
     ($($t:ty),*) => {$(
         /// Checked against the engine's algorithm table.
@@ -694,6 +1086,27 @@ engine_unmarshal!(
     TpmsEccParms,
     TpmtPublicParms
 );
+
+impl Unmarshal for TpmtPublic {
+    /// Checked against the engine's algorithm table; nameAlg may not be NULL.
+    fn unmarshal(r: &mut Reader<'_>) -> TpmResult<Self> {
+        TpmtPublic::unmarshal_in(r, &IMPLEMENTED, false)
+    }
+}
+
+impl Unmarshal for Tpm2bPublic {
+    /// Checked against the engine's algorithm table; nameAlg may not be NULL.
+    fn unmarshal(r: &mut Reader<'_>) -> TpmResult<Self> {
+        Tpm2bPublic::unmarshal_in(r, &IMPLEMENTED, false)
+    }
+}
+
+impl Unmarshal for Tpm2bPublicNullName {
+    /// Checked against the engine's algorithm table; nameAlg may be NULL.
+    fn unmarshal(r: &mut Reader<'_>) -> TpmResult<Self> {
+        Tpm2bPublic::unmarshal_in(r, &IMPLEMENTED, true).map(|p| Tpm2bPublicNullName(p.0))
+    }
+}
 
 #[cfg(test)]
 mod tests;

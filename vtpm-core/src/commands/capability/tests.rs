@@ -100,13 +100,32 @@ fn algorithms_come_from_the_table() {
     assert_eq!(
         got,
         [
+            (0x0001, 0x009),
             (0x0004, 0x004),
             (0x0005, 0x104),
+            (0x0006, 0x002),
+            (0x0007, 0x404),
             (0x0008, 0x30C),
+            (0x000A, 0x006),
             (0x000B, 0x004),
             (0x000C, 0x004),
             (0x000D, 0x004),
-            (0x0010, 0x000)
+            (0x0010, 0x000),
+            (0x0014, 0x101),
+            (0x0015, 0x201),
+            (0x0016, 0x101),
+            (0x0017, 0x201),
+            (0x0018, 0x101),
+            (0x0019, 0x401),
+            (0x0020, 0x404),
+            (0x0022, 0x404),
+            (0x0023, 0x009),
+            (0x0025, 0x008),
+            (0x0040, 0x202),
+            (0x0041, 0x202),
+            (0x0042, 0x202),
+            (0x0043, 0x202),
+            (0x0044, 0x202)
         ]
     );
 }
@@ -121,15 +140,15 @@ fn algorithm_paging() {
             .collect()
     };
     let c = getcap(&mut t, &mut p, TpmCap::ALGS, 0, 2);
-    assert_eq!((ids(&c), c.more), (alloc::vec![4, 5], true));
-    let c = getcap(&mut t, &mut p, TpmCap::ALGS, 6, 2);
-    assert_eq!((ids(&c), c.more), (alloc::vec![8, 0xB], true));
+    assert_eq!((ids(&c), c.more), (alloc::vec![1, 4], true));
+    let c = getcap(&mut t, &mut p, TpmCap::ALGS, 9, 2);
+    assert_eq!((ids(&c), c.more), (alloc::vec![0xA, 0xB], true));
     // Exactly the rest: no more.
-    let c = getcap(&mut t, &mut p, TpmCap::ALGS, 0xD, 2);
-    assert_eq!((ids(&c), c.more), (alloc::vec![0xD, 0x10], false));
-    let c = getcap(&mut t, &mut p, TpmCap::ALGS, 0x10, 1);
-    assert_eq!((ids(&c), c.more), (alloc::vec![0x10], false));
-    let c = getcap(&mut t, &mut p, TpmCap::ALGS, 0x11, 10);
+    let c = getcap(&mut t, &mut p, TpmCap::ALGS, 0x43, 2);
+    assert_eq!((ids(&c), c.more), (alloc::vec![0x43, 0x44], false));
+    let c = getcap(&mut t, &mut p, TpmCap::ALGS, 0x44, 1);
+    assert_eq!((ids(&c), c.more), (alloc::vec![0x44], false));
+    let c = getcap(&mut t, &mut p, TpmCap::ALGS, 0x45, 10);
     assert_eq!((c.count, c.more), (0, false));
     let c = getcap(&mut t, &mut p, TpmCap::ALGS, 0x1_0000, 10);
     assert_eq!((c.count, c.more), (0, false));
@@ -365,7 +384,7 @@ fn fixed_property_values() {
     assert_eq!(get(TpmPt::VENDOR_COMMANDS), 0);
     assert_eq!(get(TpmPt::NV_BUFFER_MAX), 1024);
     assert_eq!(get(TpmPt::MAX_CAP_BUFFER), 1024);
-    assert_eq!(get(TpmPt::LOADED_CURVES), 0);
+    assert_eq!(get(TpmPt::LOADED_CURVES), 2);
     // The isolation backend shows in vendor string 3.
     t.set_isolation(Isolation::Vm);
     assert_eq!(
@@ -484,7 +503,7 @@ fn handle_counts_follow_the_object_table() {
     assert_eq!(prop(&mut t, &mut p, TpmPt::HR_LOADED), 0);
     assert_eq!(
         prop(&mut t, &mut p, TpmPt::HR_LOADED_AVAIL),
-        planned::MAX_LOADED_SESSIONS
+        crate::session::MAX_LOADED_SESSIONS as u32
     );
     assert_eq!(prop(&mut t, &mut p, TpmPt::HR_PERSISTENT), 0);
     assert_eq!(prop(&mut t, &mut p, TpmPt::HR_NV_INDEX), 0);
@@ -562,11 +581,18 @@ fn pcr_properties() {
 }
 
 #[test]
-fn curves_and_acts_are_empty() {
+fn curves_and_acts() {
     let (mut t, mut p) = started();
+    // NIST P-256 and P-384.
     let c = getcap(&mut t, &mut p, TpmCap::ECC_CURVES, 0, 100);
-    assert_eq!((c.capability, c.count, c.more), (8, 0, false));
-    assert!(c.data.is_empty());
+    assert_eq!((c.capability, c.count, c.more), (8, 2, false));
+    assert_eq!(c.data, [0, 3, 0, 4]);
+    let c = getcap(&mut t, &mut p, TpmCap::ECC_CURVES, 0, 1);
+    assert_eq!((c.count, c.more, &c.data[..]), (1, true, &[0u8, 3][..]));
+    let c = getcap(&mut t, &mut p, TpmCap::ECC_CURVES, 4, 100);
+    assert_eq!((c.count, c.more, &c.data[..]), (1, false, &[0u8, 4][..]));
+    let c = getcap(&mut t, &mut p, TpmCap::ECC_CURVES, 5, 100);
+    assert_eq!((c.count, c.more), (0, false));
     let c = getcap(&mut t, &mut p, TpmCap::ACT, 0x4000_0110, 100);
     assert_eq!((c.capability, c.count, c.more), (0x0A, 0, false));
     let c = getcap(&mut t, &mut p, TpmCap::ACT, 0x4000_011F, 1);

@@ -113,8 +113,8 @@ fn incremental_self_test_reports_the_to_do_list() {
 fn incremental_self_test_errors() {
     let (mut t, mut p) = started();
     t.self_tested = false;
-    // Not implemented: RSA, AES, TPM_ALG_ERROR, an unassigned value.
-    for alg in [0x0001u16, 0x0006, 0x0000, 0x7777] {
+    // Not implemented: TDES, CAMELLIA, TPM_ALG_ERROR, an unassigned value.
+    for alg in [0x0003u16, 0x0026, 0x0000, 0x7777] {
         let r = run(&mut t, &mut p, &incremental(&[0x0B, alg]));
         assert_eq!(r.rc, 0x1C4, "{alg:#x}");
     }
@@ -201,27 +201,97 @@ fn test_parms_accepts_what_is_implemented() {
         assert_eq!(test_parms(&[0, 8, 0, 5, 0, h]), 0, "hmac {h:#x}");
     }
     assert_eq!(test_parms(&[0, 8, 0, 0x10]), 0);
+    let ok: &[(&str, &[u8])] = &[
+        // XOR obfuscation with the SP 800-108 KDF, and with no KDF.
+        ("xor", &[0, 8, 0, 0x0A, 0, 0x0B, 0, 0x22]),
+        ("xor null kdf", &[0, 8, 0, 0x0A, 0, 0x0C, 0, 0x10]),
+        // RSA-2048 storage key (AES-128-CFB), RSA-3072 RSASSA and OAEP keys.
+        (
+            "rsa 2048 storage",
+            &[0, 1, 0, 6, 0, 128, 0, 0x43, 0, 0x10, 8, 0, 0, 0, 0, 0],
+        ),
+        (
+            "rsa 3072 rsassa",
+            &[0, 1, 0, 0x10, 0, 0x14, 0, 0x0B, 0x0C, 0, 0, 1, 0, 1],
+        ),
+        (
+            "rsa 3072 oaep",
+            &[0, 1, 0, 0x10, 0, 0x17, 0, 0x0C, 0x0C, 0, 0, 0, 0, 0],
+        ),
+        (
+            "rsa pss",
+            &[0, 1, 0, 0x10, 0, 0x16, 0, 0x0D, 8, 0, 0, 0, 0, 0],
+        ),
+        ("rsaes", &[0, 1, 0, 0x10, 0, 0x15, 8, 0, 0, 0, 0, 0]),
+        // ECC P-256 ECDSA, P-384 storage key with ECDH and KDFs.
+        (
+            "ecc p256 ecdsa",
+            &[0, 0x23, 0, 0x10, 0, 0x18, 0, 0x0B, 0, 3, 0, 0x10],
+        ),
+        (
+            "ecc p384 storage",
+            &[
+                0, 0x23, 0, 6, 1, 0, 0, 0x43, 0, 0x19, 0, 0x0C, 0, 4, 0, 0x20, 0, 0x0C,
+            ],
+        ),
+        (
+            "ecc mgf1",
+            &[0, 0x23, 0, 0x10, 0, 0x10, 0, 3, 0, 7, 0, 0x0B],
+        ),
+        // Symmetric cipher objects: AES-128/256, CFB and the other modes.
+        ("aes-128-cfb", &[0, 0x25, 0, 6, 0, 128, 0, 0x43]),
+        ("aes-256-cfb", &[0, 0x25, 0, 6, 1, 0, 0, 0x43]),
+        ("aes-256 any mode", &[0, 0x25, 0, 6, 1, 0, 0, 0x10]),
+        ("aes-128-ctr", &[0, 0x25, 0, 6, 0, 128, 0, 0x40]),
+        ("aes-128-ofb", &[0, 0x25, 0, 6, 0, 128, 0, 0x41]),
+        ("aes-128-cbc", &[0, 0x25, 0, 6, 0, 128, 0, 0x42]),
+        ("aes-128-ecb", &[0, 0x25, 0, 6, 0, 128, 0, 0x44]),
+    ];
+    for (name, b) in ok {
+        assert_eq!(test_parms(b), 0, "{name}");
+    }
 }
 
 #[test]
 fn test_parms_refuses_the_rest_at_parameter_1() {
     let cases: &[(&str, &[u8], u32)] = &[
-        // RSA-2048 signing key: RSA is not implemented.
+        // Key sizes the engine does not implement: TPM_RC_VALUE.
         (
-            "rsa",
-            &[0, 1, 0, 0x10, 0, 0x14, 0, 0x0B, 8, 0, 0, 0, 0, 0],
-            0x1CA,
+            "rsa 1024",
+            &[0, 1, 0, 0x10, 0, 0x14, 0, 0x0B, 4, 0, 0, 0, 0, 0],
+            0x1C4,
         ),
         (
-            "ecc p256",
-            &[0, 0x23, 0, 0x10, 0, 0x18, 0, 0x0B, 0, 3, 0, 0x10],
-            0x1CA,
+            "rsa 4096",
+            &[0, 1, 0, 0x10, 0, 0x14, 0, 0x0B, 0x10, 0, 0, 0, 0, 0],
+            0x1C4,
         ),
-        ("aes-128-cfb", &[0, 0x25, 0, 6, 0, 128, 0, 0x43], 0x1CA),
+        ("aes-192-cfb", &[0, 0x25, 0, 6, 0, 192, 0, 0x43], 0x1C4),
+        // Curves, ciphers, modes and schemes that are not implemented.
+        (
+            "ecc p521",
+            &[0, 0x23, 0, 0x10, 0, 0x18, 0, 0x0B, 0, 5, 0, 0x10],
+            0x1E6,
+        ),
+        (
+            "ecc bn p256",
+            &[0, 0x23, 0, 0x10, 0, 0x18, 0, 0x0B, 0, 0x10, 0, 0x10],
+            0x1E6,
+        ),
+        (
+            "ecdaa",
+            &[0, 0x23, 0, 0x10, 0, 0x1A, 0, 0x0B, 0, 1, 0, 3, 0, 0x10],
+            0x1D2,
+        ),
+        (
+            "kdf2",
+            &[0, 0x23, 0, 0x10, 0, 0x10, 0, 3, 0, 0x21, 0, 0x0B],
+            0x1CC,
+        ),
+        ("camellia", &[0, 0x25, 0, 0x26, 0, 128, 0, 0x43], 0x1D6),
+        ("cmac mode", &[0, 0x25, 0, 6, 0, 128, 0, 0x3F], 0x1C9),
         ("unknown type", &[0, 0x99], 0x1CA),
         ("null type", &[0, 0x10], 0x1CA),
-        // XOR obfuscation is not implemented: TPMI_ALG_KEYEDHASH_SCHEME.
-        ("xor", &[0, 8, 0, 0x0A, 0, 0x0B, 0, 0x22], 0x1C4),
         ("ecdsa for keyedhash", &[0, 8, 0, 0x18, 0, 0x0B], 0x1C4),
         ("hmac sm3", &[0, 8, 0, 5, 0, 0x12], 0x1C3),
         ("hmac null", &[0, 8, 0, 5, 0, 0x10], 0x1C3),

@@ -1,0 +1,127 @@
+//! Part 3, clause 11: Session Commands — TPM2_StartAuthSession.
+
+use alloc::vec::Vec;
+
+use crate::crypto::hash::HashAlg;
+use crate::dispatch::{Ctx, Params};
+use crate::marshal::{Reader, Unmarshal};
+use crate::rc::{TpmRc, TpmResult};
+use crate::session::{new_nonce, Binding, Session, SessionSymmetric, SessionType};
+use crate::types::constants::{TpmAlgId, TpmRh};
+use crate::types::sized::{Tpm2b, Tpm2bNonce};
+
+/// TPM2B_ENCRYPTED_SECRET — Part 2, 11.4.33 (sizeof TPMU_ENCRYPTED_SECRET).
+pub type Tpm2bEncryptedSecret = Tpm2b<512>;
+
+/// TPM_SE — Part 2, Table 18.
+impl Unmarshal for SessionType {
+    fn unmarshal(r: &mut Reader<'_>) -> TpmResult<Self> {
+        match r.u8()? {
+            0x00 => Ok(SessionType::Hmac),
+            0x01 => Ok(SessionType::Policy),
+            0x03 => Ok(SessionType::Trial),
+            _ => Err(TpmRc::VALUE),
+        }
+    }
+}
+
+/// TPMT_SYM_DEF+ as StartAuthSession takes it — Part 2, 11.1.6: TPM_ALG_NULL, XOR
+/// with a hash, or AES with a key size and CFB mode.
+impl Unmarshal for SessionSymmetric {
+    fn unmarshal(r: &mut Reader<'_>) -> TpmResult<Self> {
+        match TpmAlgId::unmarshal(r)? {
+            TpmAlgId::NULL => Ok(SessionSymmetric::Null),
+            TpmAlgId::XOR => Ok(SessionSymmetric::Xor(HashAlg::unmarshal(r)?)),
+            TpmAlgId::AES => {
+                let bits = r.u16()?;
+                if bits != 128 && bits != 256 {
+                    return Err(TpmRc::KEY_SIZE);
+                }
+                let mode = TpmAlgId::unmarshal(r)?;
+                if mode != TpmAlgId::CFB {
+                    return Err(TpmRc::MODE);
+                }
+                Ok(SessionSymmetric::AesCfb(bits))
+            }
+            _ => Err(TpmRc::SYMMETRIC),
+        }
+    }
+}
+
+/// TPM2_StartAuthSession — Part 3 §11.1.
+///
+/// Starts an HMAC session, bound or unbound. The session key is
+/// KDFa(authHash, bindAuth || salt, "ATH", nonceTPM, nonceCaller).
+///
+/// `TPM_RC_SIZE` (parameter 1): nonceCaller shorter than 16 octets or longer than
+/// the authHash digest; `TPM_RC_VALUE` (parameter 2): a salt without a tpmKey;
+/// `TPM_RC_VALUE` (parameter 3): unknown session type; policy and trial sessions
+/// are not supported yet (also `TPM_RC_VALUE`, parameter 3); `TPM_RC_SYMMETRIC`,
+/// `TPM_RC_KEY_SIZE`, `TPM_RC_MODE` (parameter 4); `TPM_RC_HASH` (parameter 5);
+/// `TPM_RC_HANDLE` (handle 1): salting with a tpmKey is not supported yet;
+/// `TPM_RC_SESSION_MEMORY`: three sessions are loaded.
+pub fn start_auth_session(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
+    let nonce_caller: Tpm2bNonce = p.param()?;
+    let encrypted_salt: Tpm2bEncryptedSecret = p.param()?;
+    let kind: SessionType = p.param()?;
+    let symmetric: SessionSymmetric = p.param()?;
+    let auth_hash: HashAlg = p.param()?;
+    p.end()?;
+    let tpm_key = ctx.handle(0);
+    let bind = ctx.handle(1);
+    if nonce_caller.len() < 16 || nonce_caller.len() > auth_hash.digest_size() {
+        return Err(TpmRc::SIZE.at_param(1));
+    }
+    if tpm_key == TpmRh::NULL.0 {
+        if !encrypted_salt.is_empty() {
+            return Err(TpmRc::VALUE.at_param(2));
+        }
+    } else {
+        // SPEC-DEVIATION: salted sessions need key objects; until then a tpmKey
+        // is refused.
+        return Err(TpmRc::HANDLE.at_handle(1));
+    }
+    if kind != SessionType::Hmac {
+        // SPEC-DEVIATION: policy and trial sessions are not implemented yet.
+        return Err(TpmRc::VALUE.at_param(3));
+    }
+    let handle = ctx.tpm.sessions.allocate(kind)?;
+    let salt: Vec<u8> = Vec::new();
+    let (bind_auth, binding) = if bind == TpmRh::NULL.0 {
+        (Vec::new(), None)
+    } else {
+        let auth = ctx
+            .tpm
+            .entity_auth(bind)
+            .map(<[u8]>::to_vec)
+            .ok_or(TpmRc::HANDLE.at_handle(2))?;
+        let digest = auth_hash.digest(&auth);
+        (
+            auth,
+            Some(Binding {
+                handle: bind,
+                auth_digest: digest,
+            }),
+        )
+    };
+    let nonce_tpm = new_nonce(ctx.tpm, auth_hash.digest_size());
+    let session_key = Session::derive_key(
+        auth_hash,
+        &bind_auth,
+        &salt,
+        &nonce_tpm,
+        nonce_caller.as_slice(),
+    );
+    ctx.tpm.sessions.insert(Session {
+        handle,
+        kind,
+        auth_hash,
+        session_key,
+        nonce_tpm: nonce_tpm.clone(),
+        bind: binding,
+        symmetric,
+    });
+    ctx.out_handles.push(handle);
+    ctx.out.tpm2b(&nonce_tpm);
+    Ok(())
+}

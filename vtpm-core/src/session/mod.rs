@@ -1,0 +1,206 @@
+//! Authorization sessions (Part 1, clause 19): the session table, session keys,
+//! nonces, and the HMAC computations of command and response authorization.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::crypto::hash::HashAlg;
+use crate::crypto::kdf::kdfa;
+use crate::rc::{TpmRc, TpmResult};
+use crate::types::constants::TpmHt;
+
+/// Sessions that may be loaded at once (MAX_LOADED_SESSIONS; TPM_PT_HR_LOADED_MIN).
+pub const MAX_LOADED_SESSIONS: usize = 3;
+
+/// Session handles per type (MAX_ACTIVE_SESSIONS).
+pub const MAX_ACTIVE_SESSIONS: u32 = 64;
+
+/// First HMAC session handle.
+pub const HMAC_SESSION_FIRST: u32 = 0x0200_0000;
+/// First policy session handle.
+pub const POLICY_SESSION_FIRST: u32 = 0x0300_0000;
+
+/// TPM_SE — session type (Part 2, Table 18).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionType {
+    /// TPM_SE_HMAC
+    Hmac,
+    /// TPM_SE_POLICY
+    Policy,
+    /// TPM_SE_TRIAL
+    Trial,
+}
+
+/// The entity a session is bound to: its handle and a digest of its authValue at
+/// the time of binding (a later authValue change ends the binding, Part 1 19.6.10).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Binding {
+    /// The bound entity's handle.
+    pub handle: u32,
+    /// H(authValue) at StartAuthSession.
+    pub auth_digest: Vec<u8>,
+}
+
+/// TPMT_SYM_DEF of a session: how parameters are encrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionSymmetric {
+    /// TPM_ALG_NULL: no parameter encryption.
+    Null,
+    /// TPM_ALG_XOR with a hash.
+    Xor(HashAlg),
+    /// AES in CFB mode with the given key bits.
+    AesCfb(u16),
+}
+
+/// One loaded session.
+#[derive(Clone)]
+pub struct Session {
+    /// Its handle.
+    pub handle: u32,
+    /// HMAC, policy or trial.
+    pub kind: SessionType,
+    /// authHash.
+    pub auth_hash: HashAlg,
+    /// sessionKey (empty for unbound, unsalted sessions).
+    pub session_key: Vec<u8>,
+    /// nonceTPM of the last response.
+    pub nonce_tpm: Vec<u8>,
+    /// Binding, if bound.
+    pub bind: Option<Binding>,
+    /// Parameter encryption algorithm.
+    pub symmetric: SessionSymmetric,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.session_key.zeroize();
+    }
+}
+
+impl Session {
+    /// sessionKey = KDFa(authHash, bindAuth || salt, "ATH", nonceTPM, nonceCaller,
+    /// digest bits) — Part 1 §19.6.8; empty when neither bound nor salted.
+    pub fn derive_key(
+        auth_hash: HashAlg,
+        bind_auth: &[u8],
+        salt: &[u8],
+        nonce_tpm: &[u8],
+        nonce_caller: &[u8],
+    ) -> Vec<u8> {
+        if bind_auth.is_empty() && salt.is_empty() {
+            return Vec::new();
+        }
+        let mut key = Vec::with_capacity(bind_auth.len().saturating_add(salt.len()));
+        key.extend_from_slice(bind_auth);
+        key.extend_from_slice(salt);
+        let bits = u32::try_from(auth_hash.digest_size().saturating_mul(8)).unwrap_or(0);
+        let out = kdfa(auth_hash, &key, b"ATH", nonce_tpm, nonce_caller, bits);
+        key.zeroize();
+        out
+    }
+
+    /// True when this session is bound to the entity `handle` whose authValue is
+    /// `auth` (then its HMAC key omits the authValue).
+    pub fn is_bound_to(&self, handle: u32, auth: &[u8]) -> bool {
+        self.bind.as_ref().is_some_and(|b| {
+            b.handle == handle && crate::crypto::ct_eq(&b.auth_digest, &self.auth_hash.digest(auth))
+        })
+    }
+
+    /// The HMAC key for authorizing an entity with authValue `auth`.
+    pub fn hmac_key(&self, handle: u32, auth: &[u8]) -> Vec<u8> {
+        let mut k = self.session_key.clone();
+        if !self.is_bound_to(handle, auth) {
+            k.extend_from_slice(auth);
+        }
+        k
+    }
+}
+
+/// The loaded sessions.
+#[derive(Default)]
+pub struct SessionTable {
+    sessions: Vec<Session>,
+}
+
+impl SessionTable {
+    /// A free handle for a session of `kind`; `TPM_RC_SESSION_MEMORY` when
+    /// MAX_LOADED_SESSIONS are loaded.
+    pub fn allocate(&self, kind: SessionType) -> TpmResult<u32> {
+        if self.sessions.len() >= MAX_LOADED_SESSIONS {
+            return Err(TpmRc::SESSION_MEMORY);
+        }
+        let first = match kind {
+            SessionType::Hmac => HMAC_SESSION_FIRST,
+            SessionType::Policy | SessionType::Trial => POLICY_SESSION_FIRST,
+        };
+        (0..MAX_ACTIVE_SESSIONS)
+            .map(|i| first | i)
+            .find(|h| {
+                !self
+                    .sessions
+                    .iter()
+                    .any(|s| s.handle & 0x00FF_FFFF == h & 0x00FF_FFFF)
+            })
+            .ok_or(TpmRc::SESSION_HANDLES)
+    }
+
+    /// Adds a session.
+    pub fn insert(&mut self, s: Session) {
+        self.sessions.push(s);
+    }
+
+    /// The session at `handle`.
+    pub fn get(&self, handle: u32) -> Option<&Session> {
+        self.sessions.iter().find(|s| s.handle == handle)
+    }
+
+    /// The session at `handle`, mutable.
+    pub fn get_mut(&mut self, handle: u32) -> Option<&mut Session> {
+        self.sessions.iter_mut().find(|s| s.handle == handle)
+    }
+
+    /// Removes the session at `handle`.
+    pub fn remove(&mut self, handle: u32) -> Option<Session> {
+        let i = self.sessions.iter().position(|s| s.handle == handle)?;
+        Some(self.sessions.remove(i))
+    }
+
+    /// Handles of loaded sessions of handle type `ht`, ascending.
+    pub fn handles(&self, ht: TpmHt) -> Vec<u32> {
+        let mut v: Vec<u32> = self
+            .sessions
+            .iter()
+            .map(|s| s.handle)
+            .filter(|h| TpmHt::of(*h) == ht)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Number of loaded sessions.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// True when none is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Drops every session (TPM Reset/Restart/Resume; _TPM_Init).
+    pub fn clear(&mut self) {
+        self.sessions.clear();
+    }
+}
+
+/// A fresh nonce of `size` octets.
+pub fn new_nonce(tpm: &mut crate::tpm::Tpm, size: usize) -> Vec<u8> {
+    let mut n = vec![0u8; size];
+    tpm.random(&mut n);
+    n
+}
+
+#[cfg(test)]
+mod tests;

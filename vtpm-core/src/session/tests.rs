@@ -1,0 +1,171 @@
+//! HMAC sessions through the command pipeline: start, authorize with cpHash,
+//! check the response HMAC over rpHash, nonce rolling, continueSession, binding.
+
+use alloc::vec::Vec;
+
+use crate::crypto::hash::HashAlg;
+use crate::marshal::Writer;
+use crate::testutil::*;
+use crate::types::constants::{TpmCc, TpmRh};
+
+fn start_session(
+    t: &mut crate::Tpm,
+    p: &mut crate::TestPlatform,
+    bind: u32,
+    nonce_caller: &[u8],
+) -> (u32, Vec<u8>, u32) {
+    let c = Cmd::new(TpmCc::START_AUTH_SESSION)
+        .handle(TpmRh::NULL.0)
+        .handle(bind)
+        .params(|w| {
+            w.tpm2b(nonce_caller);
+            w.tpm2b(b"");
+            w.u8(0); // TPM_SE_HMAC
+            w.u16(0x0010); // symmetric NULL
+            w.u16(0x000B); // SHA-256
+        });
+    let r = run(t, p, &c);
+    let handle = if r.rc == 0 {
+        u32::from_be_bytes(r.body[0..4].try_into().unwrap())
+    } else {
+        0
+    };
+    let nonce = if r.rc == 0 {
+        r.body[6..].to_vec()
+    } else {
+        Vec::new()
+    };
+    (handle, nonce, r.rc)
+}
+
+/// An HMAC-authorized HierarchyChangeAuth(owner) built by hand, as a TSS would.
+struct Call {
+    bytes: Vec<u8>,
+    params: Vec<u8>,
+}
+
+fn change_owner_auth(
+    session: u32,
+    key: &[u8],
+    nonce_caller: &[u8],
+    nonce_tpm: &[u8],
+    attrs: u8,
+    new_auth: &[u8],
+) -> Call {
+    let mut pw = Writer::new();
+    pw.tpm2b(new_auth);
+    let params = pw.into_vec();
+    let cc = TpmCc::HIERARCHY_CHANGE_AUTH.0.to_be_bytes();
+    let cp = HashAlg::Sha256.digest_parts(&[&cc, &TpmRh::OWNER.0.to_be_bytes(), &params]);
+    let hmac = HashAlg::Sha256.hmac_parts(key, &[&cp, nonce_caller, nonce_tpm, &[attrs]]);
+    let mut a = Writer::new();
+    a.u32(session);
+    a.tpm2b(nonce_caller);
+    a.u8(attrs);
+    a.tpm2b(&hmac);
+    let mut w = Writer::new();
+    w.u16(0x8002);
+    w.u32(0);
+    w.u32(TpmCc::HIERARCHY_CHANGE_AUTH.0);
+    w.u32(TpmRh::OWNER.0);
+    w.u32(a.len() as u32);
+    w.bytes(a.as_slice());
+    w.bytes(&params);
+    let mut bytes = w.into_vec();
+    let n = bytes.len() as u32;
+    bytes[2..6].copy_from_slice(&n.to_be_bytes());
+    Call { bytes, params }
+}
+
+/// Checks the response session: returns the new nonceTPM.
+fn check_response(raw: &[u8], key: &[u8], nonce_caller: &[u8], attrs: u8) -> Vec<u8> {
+    // header, parameterSize (0: no response parameters), then the session
+    assert_eq!(&raw[10..14], &[0, 0, 0, 0]);
+    let n = u16::from_be_bytes([raw[14], raw[15]]) as usize;
+    let nonce = raw[16..16 + n].to_vec();
+    assert_eq!(raw[16 + n], attrs);
+    let h = u16::from_be_bytes([raw[17 + n], raw[18 + n]]) as usize;
+    let hmac = &raw[19 + n..19 + n + h];
+    let cc = TpmCc::HIERARCHY_CHANGE_AUTH.0.to_be_bytes();
+    let rp = HashAlg::Sha256.digest_parts(&[&0u32.to_be_bytes(), &cc, &[]]);
+    let want = HashAlg::Sha256.hmac_parts(key, &[&rp, &nonce, nonce_caller, &[attrs]]);
+    assert_eq!(hmac, want.as_slice(), "response HMAC");
+    nonce
+}
+
+#[test]
+fn unbound_unsalted_hmac_session() {
+    let (mut t, mut p) = started();
+    let nc = [0x11u8; 32];
+    let (h, nonce_tpm, rc) = start_session(&mut t, &mut p, TpmRh::NULL.0, &nc);
+    assert_eq!(rc, 0);
+    assert_eq!(h, 0x0200_0000);
+    assert_eq!(nonce_tpm.len(), 32);
+    // key = sessionKey (empty) || authValue (empty)
+    let call = change_owner_auth(h, b"", &nc, &nonce_tpm, 1, b"pw");
+    let r = run_at(&mut t, &mut p, 0, &call.bytes);
+    assert_eq!(r.rc, 0);
+    assert!(call.params.len() > 2);
+    // The response HMAC uses the new authValue.
+    let nonce2 = check_response(&r.raw, b"pw", &nc, 1);
+    assert_ne!(nonce2, nonce_tpm, "nonceTPM rolls");
+    // Replaying the old nonce fails; the new one with the new auth works.
+    let nc2 = [0x22u8; 32];
+    let stale = change_owner_auth(h, b"pw", &nc2, &nonce_tpm, 1, b"");
+    assert_eq!(run_at(&mut t, &mut p, 0, &stale.bytes).rc, 0x9A2);
+    let wrong = change_owner_auth(h, b"bad", &nc2, &nonce2, 1, b"");
+    assert_eq!(run_at(&mut t, &mut p, 0, &wrong.bytes).rc, 0x9A2);
+    // continueSession clear: the session ends after this command.
+    let last = change_owner_auth(h, b"pw", &nc2, &nonce2, 0, b"");
+    let r = run_at(&mut t, &mut p, 0, &last.bytes);
+    assert_eq!(r.rc, 0);
+    check_response(&r.raw, b"", &nc2, 0);
+    let again = change_owner_auth(h, b"", &nc2, &nonce2, 0, b"");
+    assert_eq!(run_at(&mut t, &mut p, 0, &again.bytes).rc, 0x918);
+}
+
+#[test]
+fn bound_session_omits_the_auth_value() {
+    let (mut t, mut p) = started();
+    // owner auth "abc" by password first
+    let c = Cmd::new(TpmCc::HIERARCHY_CHANGE_AUTH)
+        .handle(TpmRh::OWNER.0)
+        .pw(b"")
+        .params(|w| w.tpm2b(b"abc"));
+    assert_eq!(run(&mut t, &mut p, &c).rc, 0);
+    let nc = [0x33u8; 16];
+    let (h, nonce_tpm, rc) = start_session(&mut t, &mut p, TpmRh::OWNER.0, &nc);
+    assert_eq!(rc, 0);
+    let key = crate::crypto::kdf::kdfa(HashAlg::Sha256, b"abc", b"ATH", &nonce_tpm, &nc, 256);
+    // bound to owner, authorizing owner: HMAC key is the session key alone
+    let call = change_owner_auth(h, &key, &nc, &nonce_tpm, 1, b"abc");
+    assert_eq!(run_at(&mut t, &mut p, 0, &call.bytes).rc, 0);
+}
+
+#[test]
+fn session_limits_and_errors() {
+    let (mut t, mut p) = started();
+    let nc = [1u8; 16];
+    for i in 0..3 {
+        let (h, _, rc) = start_session(&mut t, &mut p, TpmRh::NULL.0, &nc);
+        assert_eq!(rc, 0);
+        assert_eq!(h, 0x0200_0000 + i);
+    }
+    assert_eq!(start_session(&mut t, &mut p, TpmRh::NULL.0, &nc).2, 0x903);
+    // FlushContext frees one
+    let f = Cmd::new(TpmCc::FLUSH_CONTEXT).params(|w| w.u32(0x0200_0001));
+    assert_eq!(run(&mut t, &mut p, &f).rc, 0);
+    assert_eq!(run(&mut t, &mut p, &f).rc, 0x1CB);
+    let (h, _, rc) = start_session(&mut t, &mut p, TpmRh::NULL.0, &nc);
+    assert_eq!((h, rc), (0x0200_0001, 0));
+    // nonceCaller too short
+    assert_eq!(
+        start_session(&mut t, &mut p, TpmRh::NULL.0, &[1u8; 8]).2,
+        0x1D5
+    );
+    // sessions do not survive a TPM Reset
+    t.power_on(&mut p);
+    assert_eq!(run(&mut t, &mut p, &startup_clear()).rc, 0);
+    let (h, _, rc) = start_session(&mut t, &mut p, TpmRh::NULL.0, &nc);
+    assert_eq!((h, rc), (0x0200_0000, 0));
+}
