@@ -1,6 +1,7 @@
 //! Part 3, clause 11: Session Commands — TPM2_StartAuthSession.
 
 use alloc::vec::Vec;
+use zeroize::Zeroizing;
 
 use crate::crypto::hash::HashAlg;
 use crate::dispatch::{Ctx, Params};
@@ -87,14 +88,16 @@ pub fn start_auth_session(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()
     }
     let handle = ctx.tpm.sessions.allocate(kind)?;
     let salt: Vec<u8> = Vec::new();
+    // The bound entity's authValue is a secret: wiped when this scope ends.
     let (bind_auth, binding) = if bind == TpmRh::NULL.0 {
-        (Vec::new(), None)
+        (Zeroizing::new(Vec::new()), None)
     } else {
         let auth = ctx
             .tpm
             .entity_auth(bind)
             .map(<[u8]>::to_vec)
             .ok_or(TpmRc::HANDLE.at_handle(2))?;
+        let auth = Zeroizing::new(auth);
         let digest = auth_hash.digest(&auth);
         (
             auth,
