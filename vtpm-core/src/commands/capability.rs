@@ -38,19 +38,16 @@ use crate::types::properties::{
 use crate::types::sized::MAX_BUFFER;
 use crate::types::structures::TpmsPcrSelection;
 
-/// Capacities of subsystems whose commands are not implemented yet (sessions, NV
-/// indices, persistent objects, saved contexts, command audit). Those commands
-/// answer `TPM_RC_COMMAND_CODE` until they land; these are the capacities they are
-/// to provide (PC Client Platform TPM Profile minimums where it sets one), so a
-/// client sizing its own tables reads the final values. Counts of existing sessions,
-/// indices and persistent objects are reported as zero.
+/// Capacities of subsystems whose commands are not all implemented yet (NV
+/// indices, command audit). Those commands answer `TPM_RC_COMMAND_CODE` until they
+/// land; these are the capacities they are to provide (PC Client Platform TPM
+/// Profile minimums where it sets one), so a client sizing its own tables reads the
+/// final values.
 pub mod planned {
     use crate::types::constants::TpmAlgId;
 
     /// Largest contextID gap of saved sessions (a 16-bit context slot counter).
     pub const CONTEXT_GAP_MAX: u32 = 0xFFFF;
-    /// Persistent objects the TPM holds (TPM_PT_HR_PERSISTENT_MIN; PC Client minimum 7).
-    pub const MAX_PERSISTENT_OBJECTS: u32 = 7;
     /// NV indices with TPMA_NV_COUNTER that may still be defined.
     pub const NV_COUNTERS: u32 = 8;
     /// TPM_PT_NV_COUNTERS_MAX: no limit beyond NV space (0).
@@ -267,8 +264,13 @@ fn handles(tpm: &Tpm, property: u32) -> TpmResult<Vec<u32>> {
         TpmHt::TRANSIENT => tpm.objects.handles(),
         TpmHt::HMAC_SESSION => tpm.sessions.handles(TpmHt::HMAC_SESSION),
         TpmHt::POLICY_SESSION => tpm.sessions.handles(TpmHt::POLICY_SESSION),
-        // Nothing of these kinds exists yet.
-        TpmHt::PERSISTENT | TpmHt::NV_INDEX => Vec::new(),
+        TpmHt::PERSISTENT => {
+            let mut v: Vec<u32> = tpm.perm.persistent.iter().map(|p| p.handle).collect();
+            v.sort_unstable();
+            v
+        }
+        // No NV indices exist yet.
+        TpmHt::NV_INDEX => Vec::new(),
         _ => return Err(TpmRc::HANDLE.at_param(2)), // property
     };
     Ok(all.into_iter().filter(|h| *h >= property).collect())
@@ -405,6 +407,7 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
     let transient_max = count_u32(MAX_LOADED_OBJECTS);
     let loaded = count_u32(tpm.objects.len());
     let sessions_loaded = count_u32(tpm.sessions.len());
+    let persistent = count_u32(tpm.perm.persistent.len());
     let commands = count_u32(COMMANDS.len());
 
     alloc::vec![
@@ -435,7 +438,10 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
         (TpmPt::FIRMWARE_VERSION_2, fw2),
         (TpmPt::INPUT_BUFFER, count_u32(MAX_BUFFER)),
         (TpmPt::HR_TRANSIENT_MIN, transient_max),
-        (TpmPt::HR_PERSISTENT_MIN, planned::MAX_PERSISTENT_OBJECTS),
+        (
+            TpmPt::HR_PERSISTENT_MIN,
+            count_u32(crate::objects::MAX_PERSISTENT_OBJECTS)
+        ),
         (
             TpmPt::HR_LOADED_MIN,
             count_u32(session::MAX_LOADED_SESSIONS)
@@ -495,8 +501,11 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
             TpmPt::HR_TRANSIENT_AVAIL,
             transient_max.saturating_sub(loaded)
         ),
-        (TpmPt::HR_PERSISTENT, 0),
-        (TpmPt::HR_PERSISTENT_AVAIL, planned::MAX_PERSISTENT_OBJECTS),
+        (TpmPt::HR_PERSISTENT, persistent),
+        (
+            TpmPt::HR_PERSISTENT_AVAIL,
+            count_u32(crate::objects::MAX_PERSISTENT_OBJECTS).saturating_sub(persistent)
+        ),
         (TpmPt::NV_COUNTERS, 0),
         (TpmPt::NV_COUNTERS_AVAIL, planned::NV_COUNTERS),
         (TpmPt::ALGORITHM_SET, 0),

@@ -9,6 +9,7 @@ use crate::rc::TpmRc;
 use crate::testutil::*;
 use crate::tpm::Tpm;
 use crate::types::constants::{TpmCc, TpmRh};
+use crate::types::properties::TpmPt;
 use crate::types::sensitive::TpmsContext;
 
 fn rc(r: TpmRc) -> u32 {
@@ -380,4 +381,72 @@ fn clear_and_change_eps_remove_persistent_objects() {
     let r = run(&mut t, &mut p, &platform_cmd(TpmCc::CHANGE_PPS));
     assert_eq!(r.rc, 0);
     assert!(handles(&t).is_empty());
+}
+
+/// GetCapability(TPM_CAP_HANDLES) body: (moreData, handles).
+fn cap_handles(t: &mut Tpm, p: &mut TestPlatform, first: u32) -> Vec<u32> {
+    let r = run(
+        t,
+        p,
+        &Cmd::new(TpmCc::GET_CAPABILITY).params(move |w| {
+            w.u32(1); // TPM_CAP_HANDLES
+            w.u32(first);
+            w.u32(64);
+        }),
+    );
+    assert_eq!(r.rc, 0);
+    let b = &r.body[5..];
+    let n = u32::from_be_bytes(b[0..4].try_into().unwrap()) as usize;
+    (0..n)
+        .map(|i| u32::from_be_bytes(b[4 + 4 * i..8 + 4 * i].try_into().unwrap()))
+        .collect()
+}
+
+/// A TPM property from GetCapability(TPM_CAP_TPM_PROPERTIES).
+fn cap_property(t: &mut Tpm, p: &mut TestPlatform, property: u32) -> u32 {
+    let r = run(
+        t,
+        p,
+        &Cmd::new(TpmCc::GET_CAPABILITY).params(move |w| {
+            w.u32(6); // TPM_CAP_TPM_PROPERTIES
+            w.u32(property);
+            w.u32(1);
+        }),
+    );
+    assert_eq!(r.rc, 0);
+    let b = &r.body[5..];
+    assert_eq!(u32::from_be_bytes(b[4..8].try_into().unwrap()), property);
+    u32::from_be_bytes(b[8..12].try_into().unwrap())
+}
+
+#[test]
+fn persistent_objects_are_listed_and_counted() {
+    const HR_PERSISTENT: u32 = TpmPt::HR_PERSISTENT.0;
+    const HR_PERSISTENT_AVAIL: u32 = TpmPt::HR_PERSISTENT_AVAIL.0;
+    let (mut t, mut p) = started();
+    assert!(cap_handles(&mut t, &mut p, 0x8100_0000).is_empty());
+    assert_eq!(cap_property(&mut t, &mut p, HR_PERSISTENT), 0);
+    let avail = cap_property(&mut t, &mut p, HR_PERSISTENT_AVAIL);
+    let (srk, _, _) = primary(&mut t, &mut p, TpmRh::OWNER.0, &ecc_storage());
+    for handle in [0x8100_0007, 0x8100_0002, 0x8180_0001] {
+        let auth = if handle >= 0x8180_0000 {
+            TpmRh::PLATFORM.0
+        } else {
+            TpmRh::OWNER.0
+        };
+        let r = evict(&mut t, &mut p, auth, srk, handle);
+        // An owner object may not go to the platform range.
+        if handle >= 0x8180_0000 {
+            assert_ne!(r.rc, 0);
+        } else {
+            assert_eq!(r.rc, 0, "{:#x}", r.rc);
+        }
+    }
+    assert_eq!(
+        cap_handles(&mut t, &mut p, 0x8100_0000),
+        [0x8100_0002, 0x8100_0007]
+    );
+    assert_eq!(cap_handles(&mut t, &mut p, 0x8100_0003), [0x8100_0007]);
+    assert_eq!(cap_property(&mut t, &mut p, HR_PERSISTENT), 2);
+    assert_eq!(cap_property(&mut t, &mut p, HR_PERSISTENT_AVAIL), avail - 2);
 }
