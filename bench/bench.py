@@ -7,7 +7,8 @@ operation through tpm2-pytss ESAPI on both, interleaving rounds so that machine 
 hits both alike. Prints median and p90 latency per command and the ratio
 swtpm/vtpm (above 1.0: vtpm is faster).
 
-Usage: bench/bench.py [--vtpm target/release/vtpm] [--iterations 400] [--json FILE]
+Usage: bench/bench.py [--vtpm target/release/vtpm] [--iterations 400] [--keys 40]
+                      [--only NAME ...] [--json FILE]
 Needs Debian's python3-tpm2-pytss and swtpm (ci/setup.sh installs both).
 """
 
@@ -23,8 +24,9 @@ import tempfile
 import time
 
 from tpm2_pytss import ESAPI, TCTILdr, TSS2_Exception
-from tpm2_pytss.constants import ESYS_TR, TPM2_ALG, TPM2_SU
-from tpm2_pytss.types import TPML_DIGEST_VALUES, TPMT_HA, TPMU_HA
+from tpm2_pytss.constants import ESYS_TR, TPM2_ALG, TPM2_CAP, TPM2_HT, TPM2_RH, TPM2_ST, TPM2_SU, TPMA_OBJECT
+from tpm2_pytss.types import (TPM2B_PUBLIC, TPML_DIGEST_VALUES, TPMT_HA, TPMT_RSA_DECRYPT,
+                              TPMT_SIG_SCHEME, TPMT_TK_HASHCHECK, TPMU_HA)
 
 
 def free_port_pair():
@@ -99,19 +101,115 @@ def sha256_extend_digests():
     return TPML_DIGEST_VALUES([ha])
 
 
+SIGN_ATTRS = (TPMA_OBJECT.SIGN_ENCRYPT | TPMA_OBJECT.FIXEDTPM | TPMA_OBJECT.FIXEDPARENT
+              | TPMA_OBJECT.SENSITIVEDATAORIGIN | TPMA_OBJECT.USERWITHAUTH)
+DECRYPT_ATTRS = (TPMA_OBJECT.DECRYPT | TPMA_OBJECT.FIXEDTPM | TPMA_OBJECT.FIXEDPARENT
+                 | TPMA_OBJECT.SENSITIVEDATAORIGIN | TPMA_OBJECT.USERWITHAUTH)
+
+
+def primary(e, template):
+    """A primary key of the owner hierarchy from a tpm2-tools style template string."""
+    return e.create_primary(None, template)[0]
+
+
+def keygen_op(template):
+    """CreatePrimary of `template` then FlushContext: one key generation per call."""
+    def op(e, c):
+        e.flush_context(primary(e, template))
+    return (lambda e: None, op)
+
+
+def child_template(template, attrs):
+    """TPM2B_PUBLIC of a non-storage key; pytss 2.1 puts AES in the symmetric field of
+    some signing templates, which a TPM refuses for a key that is not a parent."""
+    pub = TPM2B_PUBLIC.parse(template, objectAttributes=attrs)
+    if template.startswith("rsa"):
+        pub.publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG.NULL
+    elif template.startswith("ecc"):
+        pub.publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG.NULL
+    return pub
+
+
+def loaded_key(template, attrs):
+    """setup: an SRK and a child key of `template` loaded under it."""
+    def setup(e):
+        srk = primary(e, "ecc256:aes128cfb")
+        priv, pub = e.create(srk, None, child_template(template, attrs))[:2]
+        return e.load(srk, priv, pub)
+    return setup
+
+
+def create_load_op(template, attrs):
+    """Create of `template` under an SRK, then Load and FlushContext."""
+    def setup(e):
+        return primary(e, "ecc256:aes128cfb")
+
+    def op(e, srk):
+        priv, pub = e.create(srk, None, child_template(template, attrs))[:2]
+        e.flush_context(e.load(srk, priv, pub))
+    return (setup, op)
+
+
+def sign_op(template, scheme):
+    null_ticket = TPMT_TK_HASHCHECK(tag=TPM2_ST.HASHCHECK, hierarchy=TPM2_RH.NULL)
+    sig_scheme = TPMT_SIG_SCHEME(scheme=scheme)
+    sig_scheme.details.any.hashAlg = TPM2_ALG.SHA256
+    digest = b"\x33" * 32
+    return (loaded_key(template, SIGN_ATTRS),
+            lambda e, k: e.sign(k, digest, sig_scheme, null_ticket))
+
+
+def rsa_decrypt_op():
+    def setup(e):
+        key = loaded_key("rsa2048:null:null", DECRYPT_ATTRS)(e)
+        scheme = TPMT_RSA_DECRYPT(scheme=TPM2_ALG.OAEP)
+        scheme.details.oaep.hashAlg = TPM2_ALG.SHA256
+        ct = e.rsa_encrypt(key, b"\x44" * 32, scheme)
+        return key, ct, scheme
+    return (setup, lambda e, c: e.rsa_decrypt(c[0], c[1], c[2]))
+
+
+def hmac_op():
+    data = b"\x66" * 1024
+    return (loaded_key("hmac:sha256", SIGN_ATTRS),
+            lambda e, k: e.hmac(k, data, TPM2_ALG.SHA256))
+
+
 def operations():
-    """name -> (setup(esys) -> ctx, op(esys, ctx)). Extend with new commands here."""
+    """name -> (setup(esys) -> ctx, op(esys, ctx), calls or None for --iterations).
+    Extend with new commands here."""
     digests = sha256_extend_digests()
     data = b"\x5a" * 1024
     return {
-        "GetRandom(32)": (lambda e: None, lambda e, c: e.get_random(32)),
+        "GetRandom(32)": (lambda e: None, lambda e, c: e.get_random(32), None),
         "PCR_Extend(16, sha256)": (lambda e: None,
-                                   lambda e, c: e.pcr_extend(ESYS_TR.PCR16, digests)),
+                                   lambda e, c: e.pcr_extend(ESYS_TR.PCR16, digests), None),
         "PCR_Read(sha256:0-7)": (lambda e: None,
-                                 lambda e, c: e.pcr_read("sha256:0,1,2,3,4,5,6,7")),
+                                 lambda e, c: e.pcr_read("sha256:0,1,2,3,4,5,6,7"), None),
         "Hash(sha256, 1 KiB)": (lambda e: None,
-                                lambda e, c: e.hash(data, TPM2_ALG.SHA256, ESYS_TR.OWNER)),
+                                lambda e, c: e.hash(data, TPM2_ALG.SHA256, ESYS_TR.OWNER), None),
+        "CreatePrimary(ecc256)": (*keygen_op("ecc256:aes128cfb"), None),
+        "CreatePrimary(rsa2048)": (*keygen_op("rsa2048:aes128cfb"), "keys"),
+        "Create+Load(ecc256)": (*create_load_op("ecc256:ecdsa-sha256", SIGN_ATTRS), None),
+        "Create+Load(rsa2048)": (*create_load_op("rsa2048:rsassa-sha256", SIGN_ATTRS), "keys"),
+        "Sign(rsa2048, rsassa)": (*sign_op("rsa2048:rsassa-sha256", TPM2_ALG.RSASSA), None),
+        "Sign(rsa2048, rsapss)": (*sign_op("rsa2048:rsapss-sha256", TPM2_ALG.RSAPSS), None),
+        "Sign(ecc256, ecdsa)": (*sign_op("ecc256:ecdsa-sha256", TPM2_ALG.ECDSA), None),
+        "RSA_Decrypt(2048, oaep)": (*rsa_decrypt_op(), None),
+        "HMAC(sha256, 1 KiB)": (*hmac_op(), None),
     }
+
+
+def flush_transient(e):
+    """Flushes every loaded transient object (there is no resource manager)."""
+    more = True
+    while more:
+        more, data = e.get_capability(TPM2_CAP.HANDLES, TPM2_HT.TRANSIENT << 24, 16)
+        handles = list(data.data.handles)
+        if not handles:
+            break
+        for h in handles:
+            e.flush_context(e.tr_from_tpmpublic(h))
 
 
 def time_op(esys, ctx, op, n):
@@ -133,6 +231,10 @@ def main():
     ap.add_argument("--vtpm", default="target/release/vtpm", help="vtpm binary")
     ap.add_argument("--iterations", type=int, default=400, help="timed calls per command and server")
     ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds (iterations are split across them)")
+    ap.add_argument("--keys", type=int, default=40,
+                    help="timed calls per server for RSA key generation (slow)")
+    ap.add_argument("--only", action="append",
+                    help="run only commands whose name contains this (repeatable)")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     if not shutil.which("swtpm"):
@@ -151,15 +253,28 @@ def main():
         for e in servers.values():
             startup(e)
         results = {}
-        per_round = max(1, args.iterations // args.rounds)
-        for name, (setup, op) in operations().items():
-            samples = {k: [] for k in servers}
-            ctxs = {k: setup(e) for k, e in servers.items()}
-            for k, e in servers.items():  # warm-up
-                time_op(e, ctxs[k], op, 10)
-            for _ in range(args.rounds):
-                for k, e in servers.items():
-                    samples[k] += time_op(e, ctxs[k], op, per_round)
+        ops = operations()
+        if args.only:
+            ops = {k: v for k, v in ops.items() if any(o.lower() in k.lower() for o in args.only)}
+        for name, (setup, op, calls) in ops.items():
+            n = args.keys if calls == "keys" else args.iterations
+            rounds = min(args.rounds, n)
+            per_call = max(1, n // rounds)
+            print(f"bench: {name}: {per_call * rounds} calls per server", file=sys.stderr)
+            try:
+                ctxs = {k: setup(e) for k, e in servers.items()}
+                samples = {k: [] for k in servers}
+                for k, e in servers.items():  # warm-up
+                    time_op(e, ctxs[k], op, 2 if calls == "keys" else 10)
+                for _ in range(rounds):
+                    for k, e in servers.items():
+                        samples[k] += time_op(e, ctxs[k], op, per_call)
+            except TSS2_Exception as err:
+                print(f"bench: {name}: skipped ({err})", file=sys.stderr)
+                continue
+            finally:
+                for e in servers.values():
+                    flush_transient(e)
             results[name] = {
                 k: {"median_us": statistics.median(v), "p90_us": pct(v, 0.9), "n": len(v)}
                 for k, v in samples.items()
@@ -172,7 +287,8 @@ def main():
             print(f"{name:28} {v['median_us']:10.1f}us {v['p90_us']:7.1f}us "
                   f"{s['median_us']:11.1f}us {s['p90_us']:7.1f}us {ratio:10.2f}x")
         print(f"(times per call through tpm2-pytss ESAPI and the tpm2-tss TCTI; "
-              f"{per_round * args.rounds} calls each, {args.rounds} interleaved rounds)")
+              f"{args.iterations} calls each, {args.keys} for RSA key generation, "
+              f"in {args.rounds} interleaved rounds)")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(results, f, indent=2)
