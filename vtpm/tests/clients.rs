@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::fs;
 use std::io::Write;
 use std::net::TcpStream;
 use std::process::Command;
@@ -82,8 +81,6 @@ fn tpm2_changeauth_survives_kill_9() {
         .args(["-c", "owner", "-p", "newpass", ""]));
 }
 
-const PYTHON: &str = "/usr/bin/python3";
-
 /// Changes the owner password with tpm2-pytss (ESAPI, password session).
 const PY_CHANGE_AUTH: &str = r#"
 import sys
@@ -93,14 +90,6 @@ with ESAPI(TCTILdr("mssim", f"host=127.0.0.1,port={port}")) as e:
     e.tr_set_auth(ESYS_TR.OWNER, old)
     e.hierarchy_change_auth(ESYS_TR.OWNER, new)
 "#;
-
-fn have_pytss() -> bool {
-    fs::metadata(PYTHON).is_ok()
-        && Command::new(PYTHON)
-            .args(["-c", "import tpm2_pytss"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-}
 
 fn py_change_auth(server: &Server, old: &str, new: &str) -> std::process::Output {
     run_timeout(Command::new(PYTHON).args([

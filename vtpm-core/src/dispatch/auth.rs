@@ -115,11 +115,11 @@ pub fn authorize(
         if s.nonce.len() < 16 || s.nonce.len() > session.auth_hash.digest_size() {
             return Err(TpmRc::SIZE.at_session(n));
         }
-        if s.attributes & (SESSION_AUDIT | SESSION_ENCRYPT | SESSION_DECRYPT) != 0 {
-            // SPEC-DEVIATION: audit and parameter encryption are not implemented yet.
+        if s.attributes & SESSION_AUDIT != 0 {
+            // SPEC-DEVIATION: session audit is not implemented yet.
             return Err(TpmRc::ATTRIBUTES.at_session(n));
         }
-        if i >= c.auth_handles.len() {
+        if i >= c.auth_handles.len() && s.attributes & (SESSION_ENCRYPT | SESSION_DECRYPT) == 0 {
             // A session that neither authorizes nor audits nor encrypts.
             return Err(TpmRc::ATTRIBUTES.at_session(n));
         }
@@ -175,8 +175,22 @@ pub fn authorize(
     Ok(())
 }
 
-/// Writes the response session area after a successful command and rolls the
-/// session nonces; sessions without continueSession are flushed.
+/// Gives every session of a successful command the fresh nonceTPM its response
+/// carries (before response parameter encryption, which uses it).
+pub fn roll_nonces(tpm: &mut Tpm, sessions: &[AuthCommand]) {
+    for s in sessions {
+        let Some(alg) = tpm.sessions.get(s.handle).map(|x| x.auth_hash) else {
+            continue;
+        };
+        let nonce = new_nonce(tpm, alg.digest_size());
+        if let Some(session) = tpm.sessions.get_mut(s.handle) {
+            session.nonce_tpm = nonce;
+        }
+    }
+}
+
+/// Writes the response session area after a successful command (nonces already
+/// rolled by [`roll_nonces`]); sessions without continueSession are flushed.
 ///
 /// Password sessions answer an empty nonce, continueSession set and an empty hmac
 /// (Part 1, 19.6.8). HMAC sessions answer a fresh nonceTPM and
@@ -204,7 +218,11 @@ pub fn write_session_responses(
             w.u16(0);
             continue;
         };
-        let nonce = new_nonce(tpm, alg.digest_size());
+        let nonce = tpm
+            .sessions
+            .get(s.handle)
+            .map(|x| x.nonce_tpm.clone())
+            .unwrap_or_default();
         let entity = auth_handles.get(i).map(|(h, _)| *h);
         let auth = entity
             .and_then(|h| tpm.entity_auth(h).map(<[u8]>::to_vec))
@@ -212,7 +230,6 @@ pub fn write_session_responses(
         let Some(session) = tpm.sessions.get_mut(s.handle) else {
             continue;
         };
-        session.nonce_tpm.clone_from(&nonce);
         let key = match entity {
             Some(h) => session.hmac_key(h, &auth),
             None => session.session_key.clone(),

@@ -3,6 +3,7 @@
 //! handler -> response. Positions of format-one errors are added here and only here.
 
 pub mod auth;
+pub mod param_crypt;
 pub mod table;
 
 use alloc::vec::Vec;
@@ -251,6 +252,7 @@ fn execute_inner(
         return Err(TpmRc::AUTH_MISSING);
     }
     let param_bytes = r.rest();
+    let crypt = param_crypt::select(tpm, header.cc, &sessions)?;
     auth::authorize(
         tpm,
         platform,
@@ -265,7 +267,11 @@ fn execute_inner(
     )?;
 
     // Parameters and the command itself.
-    let mut params = Params::new(param_bytes);
+    let mut plain_params = zeroize::Zeroizing::new(param_bytes.to_vec());
+    if let Some(i) = crypt.decrypt {
+        param_crypt::decrypt_command(tpm, i, &sessions, &auth_handles, &mut plain_params)?;
+    }
+    let mut params = Params::new(&plain_params);
     let mut ctx = Ctx {
         tpm,
         platform,
@@ -292,6 +298,11 @@ fn execute_inner(
     }
 
     // Response.
+    auth::roll_nonces(tpm, &sessions);
+    let mut out = zeroize::Zeroizing::new(out.into_vec());
+    if let Some(i) = crypt.encrypt {
+        param_crypt::encrypt_response(tpm, i, &sessions, &auth_handles, &mut out)?;
+    }
     let mut w = Writer::new();
     w.u16(header.tag.0);
     w.u32(0); // size, patched below
@@ -301,17 +312,10 @@ fn execute_inner(
     }
     if header.tag == TpmSt::SESSIONS {
         w.u32(u32::try_from(out.len()).unwrap_or(0));
-        w.bytes(out.as_slice());
-        auth::write_session_responses(
-            tpm,
-            &mut w,
-            header.cc,
-            &auth_handles,
-            &sessions,
-            out.as_slice(),
-        );
+        w.bytes(&out);
+        auth::write_session_responses(tpm, &mut w, header.cc, &auth_handles, &sessions, &out);
     } else {
-        w.bytes(out.as_slice());
+        w.bytes(&out);
     }
     let mut bytes = w.into_vec();
     let size = u32::try_from(bytes.len()).map_err(|_| TpmRc::FAILURE)?;

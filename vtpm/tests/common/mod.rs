@@ -423,3 +423,36 @@ pub fn assert_closed(s: &mut TcpStream) {
         }
     }
 }
+
+/// Debian's Python, which has python3-tpm2-pytss.
+pub const PYTHON: &str = "/usr/bin/python3";
+
+/// True when tpm2-pytss can be imported by [`PYTHON`].
+pub fn have_pytss() -> bool {
+    std::fs::metadata(PYTHON).is_ok()
+        && Command::new(PYTHON)
+            .args(["-c", "import tpm2_pytss"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+/// Runs the tpm2-pytss script `tests/py/<name>` against `server` (its command port
+/// is the first argument) and returns its stdout; fails the test on a non-zero exit.
+pub fn run_py(server: &Server, name: &str, args: &[&str]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(name);
+    let out = run_timeout(
+        Command::new(PYTHON)
+            .arg(&script)
+            .arg(server.port.to_string())
+            .args(args),
+    );
+    assert!(
+        out.status.success(),
+        "{name} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
