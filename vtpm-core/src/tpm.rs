@@ -16,7 +16,7 @@ use crate::types::constants::{TpmHt, TpmRh, IMPLEMENTATION_PCR};
 
 /// Version of the serialized state layout. Bumped whenever it changes; older
 /// layouts are migrated or refused, never misread.
-pub const STATE_FORMAT: u16 = 1;
+pub const STATE_FORMAT: u16 = 2;
 
 /// Interval (ms) after which Clock is made durable even without other NV writes
 /// (TPM_PT_CLOCK_UPDATE).
@@ -561,6 +561,15 @@ impl Tpm {
                 da.lockout_auth_enabled = true;
             }
         }
+    }
+
+    /// Records that a DA-protected authorization is being checked; true when this
+    /// is the first since Startup (the mark must be made durable, so that an
+    /// unorderly shutdown from now on costs one failure at the next Startup).
+    pub(crate) fn da_mark_used(&mut self) -> bool {
+        let first = !self.perm.da.used_since_startup;
+        self.perm.da.used_since_startup = true;
+        first
     }
 
     /// Counts one authorization failure of a DA-protected entity.

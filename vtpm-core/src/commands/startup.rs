@@ -28,6 +28,13 @@ pub fn startup(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
         return Err(TpmRc::VALUE.at_param(1));
     }
     let orderly = tpm.perm.orderly.take();
+    if orderly.is_none() && tpm.perm.da.used_since_startup {
+        // Part 1 §19.8.6: an unorderly shutdown after a DA-protected authorization
+        // counts as one authorization failure, so cutting power cannot be used to
+        // try passwords without the count going up.
+        tpm.da_failure(ctx.platform);
+    }
+    tpm.perm.da.used_since_startup = false;
     match (su, orderly) {
         (TpmSu::STATE, Some(save)) => tpm_resume(tpm, save),
         (_, Some(save)) if save.state => tpm_restart(tpm, save),

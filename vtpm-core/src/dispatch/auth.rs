@@ -135,6 +135,9 @@ pub fn authorize(
         if da_protected && tpm.in_lockout() {
             return Err(TpmRc::LOCKOUT);
         }
+        if da_protected && tpm.da_mark_used() {
+            *nv_changed = true;
+        }
         let auth = tpm
             .entity_auth(*handle)
             .map(<[u8]>::to_vec)

@@ -61,6 +61,9 @@ pub struct DaState {
     pub self_heal_clock: u64,
     /// Clock (ms) of the last lockoutAuth failure.
     pub lockout_clock: u64,
+    /// A DA-protected authorization was checked since the last Startup: an
+    /// unorderly shutdown from here counts as one failure (Part 1, 19.8.6).
+    pub used_since_startup: bool,
 }
 
 impl Default for DaState {
@@ -74,6 +77,7 @@ impl Default for DaState {
             lockout_auth_enabled: true,
             self_heal_clock: 0,
             lockout_clock: 0,
+            used_since_startup: false,
         }
     }
 }

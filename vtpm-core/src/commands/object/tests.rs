@@ -808,3 +808,38 @@ fn create_loaded_derived_objects() {
         rc(TpmRc::TYPE.at_param(2))
     );
 }
+
+/// Part 1 §19.8.6: after a DA-protected authorization, losing power without
+/// TPM2_Shutdown costs one failure at the next Startup; an orderly shutdown
+/// does not.
+#[test]
+fn unorderly_shutdown_after_da_use_counts_a_failure() {
+    let (mut t, mut p) = started();
+    let srk = owner_srk(&mut t, &mut p);
+    let _ = create_and_load(&mut t, &mut p, srk, &sens(b"pw", b"s3cret"), &sealed());
+    // Only a DA-protected authorization arms the penalty: the owner's does not.
+    t.power_off();
+    t.power_on(&mut p);
+    assert_eq!(run(&mut t, &mut p, &startup_clear()).rc, 0);
+    assert_eq!(t.perm.da.failed_tries, 0);
+    let srk = owner_srk(&mut t, &mut p);
+    let h2 = create_and_load(&mut t, &mut p, srk, &sens(b"pw", b"s3cret"), &sealed());
+    let r = unseal(&mut t, &mut p, h2, b"pw");
+    assert_eq!(r.rc, 0);
+    assert!(r.nv, "the first DA-protected authorization is made durable");
+    assert!(!unseal(&mut t, &mut p, h2, b"pw").nv);
+    t.power_off();
+    t.power_on(&mut p);
+    assert_eq!(run(&mut t, &mut p, &startup_clear()).rc, 0);
+    assert_eq!(t.perm.da.failed_tries, 1);
+    // The mark is cleared by Startup, and an orderly shutdown costs nothing.
+    let srk = owner_srk(&mut t, &mut p);
+    let h3 = create_and_load(&mut t, &mut p, srk, &sens(b"pw", b"s3cret"), &sealed());
+    assert_eq!(unseal(&mut t, &mut p, h3, b"pw").rc, 0);
+    let shutdown = Cmd::new(TpmCc::SHUTDOWN).params(|w| w.u16(0));
+    assert_eq!(run(&mut t, &mut p, &shutdown).rc, 0);
+    t.power_off();
+    t.power_on(&mut p);
+    assert_eq!(run(&mut t, &mut p, &startup_clear()).rc, 0);
+    assert_eq!(t.perm.da.failed_tries, 1);
+}
