@@ -105,6 +105,10 @@ pub struct Tpm {
     pub(crate) self_tested: bool,
     pub(crate) physical_presence: bool,
     pub(crate) isolation: Isolation,
+    /// The exclusive audit session (Part 1, clause 19, audit sessions): the
+    /// session that has audited every command since it last started or reset
+    /// its audit.
+    pub(crate) exclusive_audit: Option<u32>,
 }
 
 impl core::fmt::Debug for Tpm {
@@ -130,6 +134,7 @@ impl Tpm {
             null_proof: new_secret(&mut drbg),
             restart_count: 0,
             object_context_id: 0,
+            command_audit_digest: Vec::new(),
         };
         let pcrs = PcrBanks::new(&perm.pcr_allocation);
         Tpm {
@@ -148,6 +153,7 @@ impl Tpm {
             self_tested: false,
             physical_presence: false,
             isolation: Isolation::Process,
+            exclusive_audit: None,
         }
     }
 
@@ -176,6 +182,7 @@ impl Tpm {
             pcr_allocation: vec![HashAlg::Sha1, HashAlg::Sha256],
             pcr_allocation_pending: None,
             persistent: Vec::new(),
+            command_audit: crate::state::CommandAudit::default(),
             clock: 0,
             reset_count: 0,
             total_reset_count: 0,

@@ -1,5 +1,6 @@
 //! Sessions through a real TSS: parameter encryption (AES-CFB and XOR, bound and
-//! unbound, SHA-1 and SHA-256 sessions) as tpm2-pytss's ESAPI performs it.
+//! unbound, SHA-1 and SHA-256 sessions) and session audit, as tpm2-pytss's ESAPI
+//! performs them.
 
 mod common;
 use common::*;
@@ -14,6 +15,6 @@ fn pytss_parameter_encryption() {
     let td = TestDir::new();
     let server = Server::start(&td);
     ok(server.tpm2("tpm2_startup").arg("-c"));
-    let out = run_py(&server, "param_encryption.py", &[]);
+    let out = run_py(&server, "sessions.py", &[]);
     assert!(out.contains("12 combinations ok"), "{out}");
 }

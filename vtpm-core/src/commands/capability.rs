@@ -145,11 +145,22 @@ pub(crate) fn capability_data(
             MAX_CAP_CC,
             |w, e| w.u32(command_attributes(e).0),
         ),
-        // No command needs physical presence and none is audited (TPML_CC).
-        TpmCap::PP_COMMANDS | TpmCap::AUDIT_COMMANDS => {
-            page(core::iter::empty::<u32>(), count, MAX_CAP_CC, |w, cc| {
-                w.u32(cc)
-            })
+        // No command needs physical presence (TPML_CC).
+        TpmCap::PP_COMMANDS => page(core::iter::empty::<u32>(), count, MAX_CAP_CC, |w, cc| {
+            w.u32(cc)
+        }),
+        TpmCap::AUDIT_COMMANDS => {
+            let mut audited = tpm.perm.command_audit.commands.clone();
+            let always = crate::types::constants::TpmCc::SET_COMMAND_CODE_AUDIT_STATUS.0;
+            if let Err(i) = audited.binary_search(&always) {
+                audited.insert(i, always);
+            }
+            page(
+                audited.into_iter().filter(|cc| *cc >= property),
+                count,
+                MAX_CAP_CC,
+                |w, cc| w.u32(cc),
+            )
         }
         TpmCap::PCRS => {
             if property != 0 {
@@ -517,8 +528,14 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
         // NV writes are not rate-limited.
         (TpmPt::NV_WRITE_RECOVERY, 0),
         // Command audit is not implemented: the audit counter never moves.
-        (TpmPt::AUDIT_COUNTER_0, 0),
-        (TpmPt::AUDIT_COUNTER_1, 0),
+        (
+            TpmPt::AUDIT_COUNTER_0,
+            u32::try_from(tpm.perm.command_audit.counter >> 32).unwrap_or(0)
+        ),
+        (
+            TpmPt::AUDIT_COUNTER_1,
+            u32::try_from(tpm.perm.command_audit.counter & 0xFFFF_FFFF).unwrap_or(0)
+        ),
     ]
 }
 

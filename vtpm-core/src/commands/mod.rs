@@ -1,5 +1,6 @@
 //! Command handlers, one module per TPM 2.0 Library Part 3 clause.
 
+pub mod audit;
 pub mod capability;
 pub mod clock;
 pub mod context;

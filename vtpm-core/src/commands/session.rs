@@ -123,6 +123,7 @@ pub fn start_auth_session(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()
         nonce_tpm: nonce_tpm.clone(),
         bind: binding,
         symmetric,
+        audit_digest: None,
     });
     ctx.out_handles.push(handle);
     ctx.out.tpm2b(&nonce_tpm);

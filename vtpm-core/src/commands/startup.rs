@@ -52,6 +52,7 @@ pub fn startup(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     tpm.ph_enable = true;
     tpm.objects = ObjectTable::default();
     tpm.sessions.clear();
+    tpm.exclusive_audit = None;
     tpm.power = Power::Running;
     ctx.nv_dirty = true;
     Ok(())
@@ -76,6 +77,7 @@ fn tpm_reset(tpm: &mut Tpm, was_orderly: bool) {
     tpm.reset.null_seed = new_secret(&mut tpm.drbg);
     tpm.reset.null_proof = new_secret(&mut tpm.drbg);
     tpm.reset.restart_count = 0;
+    tpm.reset.command_audit_digest.clear();
     tpm.clear = ClearState::default();
     tpm.pcrs = PcrBanks::new(&tpm.perm.pcr_allocation);
 }

@@ -72,7 +72,7 @@ pub struct CommandAuth<'a> {
 }
 
 /// cpHash = H(commandCode || Name(handle)... || parameters) — Part 1 §18.7.
-fn cp_hash(tpm: &Tpm, alg: HashAlg, c: &CommandAuth<'_>) -> Vec<u8> {
+pub(crate) fn cp_hash(tpm: &Tpm, alg: HashAlg, c: &CommandAuth<'_>) -> Vec<u8> {
     let names: Vec<Vec<u8>> = c.handles.iter().map(|h| tpm.entity_name(*h)).collect();
     let cc = c.cc.0.to_be_bytes();
     let mut parts: Vec<&[u8]> = Vec::with_capacity(names.len().saturating_add(2));
@@ -115,11 +115,9 @@ pub fn authorize(
         if s.nonce.len() < 16 || s.nonce.len() > session.auth_hash.digest_size() {
             return Err(TpmRc::SIZE.at_session(n));
         }
-        if s.attributes & SESSION_AUDIT != 0 {
-            // SPEC-DEVIATION: session audit is not implemented yet.
-            return Err(TpmRc::ATTRIBUTES.at_session(n));
-        }
-        if i >= c.auth_handles.len() && s.attributes & (SESSION_ENCRYPT | SESSION_DECRYPT) == 0 {
+        if i >= c.auth_handles.len()
+            && s.attributes & (SESSION_ENCRYPT | SESSION_DECRYPT | SESSION_AUDIT) == 0
+        {
             // A session that neither authorizes nor audits nor encrypts.
             return Err(TpmRc::ATTRIBUTES.at_session(n));
         }

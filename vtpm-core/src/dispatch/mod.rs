@@ -2,6 +2,7 @@
 //! header -> command lookup -> handle area -> authorization area -> parameters ->
 //! handler -> response. Positions of format-one errors are added here and only here.
 
+pub mod audit;
 pub mod auth;
 pub mod param_crypt;
 pub mod table;
@@ -221,7 +222,7 @@ fn execute_inner(
     }
 
     // Authorization area.
-    let sessions = if header.tag == TpmSt::SESSIONS {
+    let mut sessions = if header.tag == TpmSt::SESSIONS {
         let size = r.u32().map_err(|_| TpmRc::AUTHSIZE)?;
         let size = usize::try_from(size).map_err(|_| TpmRc::AUTHSIZE)?;
         if size < 9 || size > r.remaining() {
@@ -253,6 +254,7 @@ fn execute_inner(
     }
     let param_bytes = r.rest();
     let crypt = param_crypt::select(tpm, header.cc, &sessions)?;
+    let audit_plan = audit::plan(tpm, header.cc, &sessions)?;
     auth::authorize(
         tpm,
         platform,
@@ -272,6 +274,7 @@ fn execute_inner(
         param_crypt::decrypt_command(tpm, i, &sessions, &auth_handles, &mut plain_params)?;
     }
     let mut params = Params::new(&plain_params);
+    let handles_copy = handles.clone();
     let mut ctx = Ctx {
         tpm,
         platform,
@@ -302,6 +305,15 @@ fn execute_inner(
     let mut out = zeroize::Zeroizing::new(out.into_vec());
     if let Some(i) = crypt.encrypt {
         param_crypt::encrypt_response(tpm, i, &sessions, &auth_handles, &mut out)?;
+    }
+    let command_auth = auth::CommandAuth {
+        cc: header.cc,
+        handles: &handles_copy,
+        auth_handles: &auth_handles,
+        params: param_bytes,
+    };
+    if audit::record(tpm, audit_plan, &command_auth, &mut sessions, &out) {
+        *nv_changed = true;
     }
     let mut w = Writer::new();
     w.u16(header.tag.0);

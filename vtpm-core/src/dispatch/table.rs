@@ -158,8 +158,8 @@ impl Row {
 }
 
 use commands::{
-    capability, clock, context, hash, hierarchy, object, pcr, primary, random, session, startup,
-    testing,
+    audit, capability, clock, context, hash, hierarchy, object, pcr, primary, random, session,
+    startup, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -262,6 +262,13 @@ pub static COMMANDS: &[CommandEntry] = &[
         &[h(Object, User)],
         hash::sequence_complete,
     )
+    .entry(),
+    row(
+        TpmCc::SET_COMMAND_CODE_AUDIT_STATUS,
+        &[h(Permanent(RH_PROVISION), User)],
+        audit::set_command_code_audit_status,
+    )
+    .nv()
     .entry(),
     row(
         TpmCc::INCREMENTAL_SELF_TEST,
@@ -372,7 +379,10 @@ pub static COMMANDS: &[CommandEntry] = &[
 
 /// The table row for `cc`, if implemented.
 pub fn lookup(cc: TpmCc) -> Option<&'static CommandEntry> {
-    COMMANDS.iter().find(|e| e.cc == cc)
+    COMMANDS
+        .binary_search_by_key(&cc.0, |e| e.cc.0)
+        .ok()
+        .and_then(|i| COMMANDS.get(i))
 }
 
 #[cfg(test)]

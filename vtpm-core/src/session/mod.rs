@@ -70,6 +70,8 @@ pub struct Session {
     pub bind: Option<Binding>,
     /// Parameter encryption algorithm.
     pub symmetric: SessionSymmetric,
+    /// The session audit digest, once the session has audited a command.
+    pub audit_digest: Option<Vec<u8>>,
 }
 
 impl Drop for Session {

@@ -130,6 +130,8 @@ pub struct PermanentState {
     /// Persistent objects (TPM2_EvictControl), ascending by handle.
     #[serde(default)]
     pub persistent: Vec<crate::objects::PersistentObject>,
+    /// Command audit settings.
+    pub command_audit: CommandAudit,
 }
 
 /// What an orderly Shutdown leaves for the next Startup.
@@ -183,6 +185,31 @@ pub struct ResetState {
     pub restart_count: u32,
     /// Counter for saved contexts.
     pub object_context_id: u64,
+    /// The command audit digest (empty until the first audited command after a
+    /// TPM Reset or a change of the audit hash).
+    pub command_audit_digest: Vec<u8>,
+}
+
+/// Command audit settings (Part 1, 33.2; kept in NV).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CommandAudit {
+    /// The audit digest's hash algorithm.
+    pub hash: HashAlg,
+    /// The audited command codes, ascending (TPM2_SetCommandCodeAuditStatus is
+    /// always audited and is not listed here).
+    pub commands: Vec<u32>,
+    /// auditCounter: incremented each time the digest starts over.
+    pub counter: u64,
+}
+
+impl Default for CommandAudit {
+    fn default() -> Self {
+        CommandAudit {
+            hash: HashAlg::Sha256,
+            commands: Vec::new(),
+            counter: 0,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -276,12 +276,17 @@ fn command_attributes_match_the_table() {
 }
 
 #[test]
-fn pp_and_audit_lists_are_empty() {
+fn pp_list_is_empty_and_audit_list_has_the_audit_command() {
     let (mut t, mut p) = started();
-    for cap in [TpmCap::PP_COMMANDS, TpmCap::AUDIT_COMMANDS] {
-        let c = getcap(&mut t, &mut p, cap, 0, 100);
-        assert_eq!((c.count, c.more, c.capability), (0, false, cap.0));
-    }
+    let c = getcap(&mut t, &mut p, TpmCap::PP_COMMANDS, 0, 100);
+    assert_eq!(
+        (c.count, c.more, c.capability),
+        (0, false, TpmCap::PP_COMMANDS.0)
+    );
+    // TPM2_SetCommandCodeAuditStatus is always audited.
+    let c = getcap(&mut t, &mut p, TpmCap::AUDIT_COMMANDS, 0, 100);
+    assert_eq!((c.count, c.more), (1, false));
+    assert_eq!(c.data, 0x140u32.to_be_bytes());
 }
 
 #[test]

@@ -2,7 +2,9 @@
 and decrypts response parameters itself: a wrong key, nonce order or IV on either
 side shows up as a wrong digest, a wrong unsealed secret or a failed response HMAC.
 
-Usage: param_encryption.py PORT
+An audit session is used through ESAPI too.
+
+Usage: sessions.py PORT
 """
 import hashlib
 import sys
@@ -63,4 +65,12 @@ try:
     raise AssertionError("two decrypt sessions were accepted")
 except TSS2_Exception as err:
     assert err.rc & 0x3F == 0x02 or "attribute" in str(err).lower(), str(err)
+# An audit session (which also encrypts) through ESAPI: the response HMAC covers
+# the auditExclusive bit the TPM reports.
+s = e.start_auth_session(ESYS_TR.NONE, ESYS_TR.NONE, TPM2_SE.HMAC, SYMS["aes128-cfb"], TPM2_ALG.SHA256)
+e.trsess_set_attributes(s, TPMA_SESSION.CONTINUESESSION | TPMA_SESSION.AUDIT | TPMA_SESSION.ENCRYPT)
+for _ in range(3):
+    assert len(bytes(e.get_random(16, session1=s))) == 16
+# (ESAPI verified every response HMAC, which covers the attributes.)
+e.flush_context(s)
 print(f"param-encryption: {checks} combinations ok")
