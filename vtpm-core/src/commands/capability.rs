@@ -273,8 +273,18 @@ fn handles(tpm: &Tpm, property: u32) -> TpmResult<Vec<u32>> {
         TpmHt::PCR => (0..u32::from(IMPLEMENTATION_PCR)).collect(),
         TpmHt::PERMANENT => PERMANENT_HANDLES.iter().map(|h| h.0).collect(),
         TpmHt::TRANSIENT => tpm.objects.handles(),
-        TpmHt::HMAC_SESSION => tpm.sessions.handles(TpmHt::HMAC_SESSION),
-        TpmHt::POLICY_SESSION => tpm.sessions.handles(TpmHt::POLICY_SESSION),
+        // TPM_HT_LOADED_SESSION (0x02) and TPM_HT_SAVED_SESSION (0x03).
+        TpmHt::HMAC_SESSION => tpm.sessions.loaded_handles(),
+        TpmHt::POLICY_SESSION => {
+            // Saved HMAC sessions keep their 0x02 handles: compare the offsets.
+            let from = property & 0x00FF_FFFF;
+            return Ok(tpm
+                .sessions
+                .saved_handles()
+                .into_iter()
+                .filter(|h| h & 0x00FF_FFFF >= from)
+                .collect());
+        }
         TpmHt::PERSISTENT => {
             let mut v: Vec<u32> = tpm.perm.persistent.iter().map(|p| p.handle).collect();
             v.sort_unstable();
@@ -418,6 +428,7 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
     let transient_max = count_u32(MAX_LOADED_OBJECTS);
     let loaded = count_u32(tpm.objects.len());
     let sessions_loaded = count_u32(tpm.sessions.len());
+    let sessions_active = count_u32(tpm.sessions.active());
     let persistent = count_u32(tpm.perm.persistent.len());
     let commands = count_u32(COMMANDS.len());
 
@@ -503,10 +514,10 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
             TpmPt::HR_LOADED_AVAIL,
             count_u32(session::MAX_LOADED_SESSIONS).saturating_sub(sessions_loaded)
         ),
-        (TpmPt::HR_ACTIVE, sessions_loaded),
+        (TpmPt::HR_ACTIVE, sessions_active),
         (
             TpmPt::HR_ACTIVE_AVAIL,
-            session::MAX_ACTIVE_SESSIONS.saturating_sub(sessions_loaded)
+            session::MAX_ACTIVE_SESSIONS.saturating_sub(sessions_active)
         ),
         (
             TpmPt::HR_TRANSIENT_AVAIL,

@@ -63,7 +63,7 @@ pub fn flush_context(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let handle = handle.0;
     let flushed = match TpmHt::of(handle) {
         TpmHt::TRANSIENT => ctx.tpm.objects.remove(handle).is_some(),
-        _ => ctx.tpm.sessions.remove(handle).is_some(),
+        _ => ctx.tpm.sessions.flush(handle),
     };
     if !flushed {
         return Err(TpmRc::HANDLE.at_param(1));
@@ -104,16 +104,26 @@ fn context_binding(
 }
 
 /// TPM2_ContextSave — Part 3 §28.2: saves a loaded transient object (it stays
-/// loaded) as an integrity-protected, encrypted TPMS_CONTEXT. savedHandle is
-/// 0x80000000 for an ordinary object, 0x80000002 for an stClear one and
-/// 0x80000001 for a sequence object; the sequence number is the next value of the
-/// per-reset context counter.
+/// loaded) or a session (it is unloaded but stays active) as an
+/// integrity-protected, encrypted TPMS_CONTEXT. savedHandle is 0x80000000 for an
+/// ordinary object, 0x80000002 for an stClear one, 0x80000001 for a sequence
+/// object and the session handle for a session; the sequence number is the next
+/// value of the per-reset context counter. Session contexts are bound to the NULL
+/// hierarchy's proof, so they die at TPM Reset; only the latest context of a
+/// session loads.
 ///
 /// `TPM_RC_TOO_MANY_CONTEXTS`: the context counter is exhausted.
-/// SPEC-DEVIATION: sessions cannot be saved yet (`TPM_RC_HANDLE`, handle 1).
+/// SPEC-DEVIATION: saved sessions do not survive any Startup (the reference keeps
+/// them across TPM Resume).
 pub fn context_save(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     p.end()?;
     let handle = ctx.handle(0);
+    if matches!(
+        TpmHt::of(handle),
+        TpmHt::HMAC_SESSION | TpmHt::POLICY_SESSION
+    ) {
+        return save_session(ctx, handle);
+    }
     if TpmHt::of(handle) != TpmHt::TRANSIENT {
         return Err(TpmRc::HANDLE.at_handle(1));
     }
@@ -163,11 +173,19 @@ pub fn context_save(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
 /// (parameter 1): the context was not saved by this TPM in this reset cycle (or
 /// restart cycle, for stClear objects), or was altered; `TPM_RC_HIERARCHY`
 /// (parameter 1): its hierarchy is disabled; `TPM_RC_OBJECT_MEMORY`: no slot is
-/// free. SPEC-DEVIATION: session contexts are not supported yet (`TPM_RC_HANDLE`,
-/// parameter 1).
+/// free. A session context loads back at its own handle: `TPM_RC_HANDLE`
+/// (parameter 1) when that session is not saved (flushed, or lost at Startup),
+/// `TPM_RC_INTEGRITY` (parameter 1) for an older context of it,
+/// `TPM_RC_SESSION_MEMORY` when no session slot is free.
 pub fn context_load(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let context: TpmsContext = p.param()?;
     p.end()?;
+    if matches!(
+        TpmHt::of(context.saved_handle),
+        TpmHt::HMAC_SESSION | TpmHt::POLICY_SESSION
+    ) {
+        return load_session(ctx, &context);
+    }
     if TpmHt::of(context.saved_handle) != TpmHt::TRANSIENT {
         return Err(TpmRc::HANDLE.at_param(1));
     }
@@ -194,6 +212,54 @@ pub fn context_load(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     };
     let handle = ctx.tpm.objects.insert(object)?;
     ctx.out_handles.push(handle);
+    Ok(())
+}
+
+/// ContextSave of a session: seal it under the NULL proof and unload it.
+fn save_session(ctx: &mut Ctx<'_>, handle: u32) -> TpmResult<()> {
+    let tpm = &mut *ctx.tpm;
+    let session = tpm.sessions.get(handle).ok_or(TpmRc::reference_handle(0))?;
+    let plain = Zeroizing::new(postcard::to_allocvec(session).map_err(|_| TpmRc::FAILURE)?);
+    if plain.len() > MAX_CONTEXT_SIZE.saturating_sub(8) {
+        return Err(TpmRc::FAILURE);
+    }
+    let sequence = tpm
+        .reset
+        .object_context_id
+        .checked_add(1)
+        .ok_or(TpmRc::TOO_MANY_CONTEXTS)?;
+    let blob = context_binding(tpm, TpmRh::NULL.0, sequence, handle).seal(&plain)?;
+    tpm.reset.object_context_id = sequence;
+    tpm.sessions.save(handle, sequence);
+    TpmsContext {
+        sequence,
+        saved_handle: handle,
+        hierarchy: TpmRh::NULL.0,
+        context_blob: Tpm2bContextData::from_vec(blob).map_err(|_| TpmRc::FAILURE)?,
+    }
+    .marshal(&mut ctx.out);
+    Ok(())
+}
+
+/// ContextLoad of a session context.
+fn load_session(ctx: &mut Ctx<'_>, context: &TpmsContext) -> TpmResult<()> {
+    if context.hierarchy != TpmRh::NULL.0 {
+        return Err(TpmRc::INTEGRITY.at_param(1));
+    }
+    let tpm = &mut *ctx.tpm;
+    let plain = context_binding(tpm, TpmRh::NULL.0, context.sequence, context.saved_handle)
+        .open(context.context_blob.as_slice())
+        .map_err(|e| e.at_param(1))?;
+    tpm.sessions
+        .check_saved(context.saved_handle, context.sequence)
+        .map_err(|e| e.at_param(1))?;
+    let session: crate::session::Session =
+        postcard::from_bytes(&plain).map_err(|_| TpmRc::FAILURE)?;
+    if session.handle != context.saved_handle {
+        return Err(TpmRc::FAILURE);
+    }
+    tpm.sessions.restore(session)?;
+    ctx.out_handles.push(context.saved_handle);
     Ok(())
 }
 

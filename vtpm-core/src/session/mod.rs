@@ -3,12 +3,12 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::crypto::hash::HashAlg;
 use crate::crypto::kdf::kdfa;
 use crate::rc::{TpmRc, TpmResult};
-use crate::types::constants::TpmHt;
 
 /// Sessions that may be loaded at once (MAX_LOADED_SESSIONS; TPM_PT_HR_LOADED_MIN).
 pub const MAX_LOADED_SESSIONS: usize = 3;
@@ -22,7 +22,7 @@ pub const HMAC_SESSION_FIRST: u32 = 0x0200_0000;
 pub const POLICY_SESSION_FIRST: u32 = 0x0300_0000;
 
 /// TPM_SE — session type (Part 2, Table 18).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SessionType {
     /// TPM_SE_HMAC
     Hmac,
@@ -34,7 +34,7 @@ pub enum SessionType {
 
 /// The entity a session is bound to: its handle and a digest of its authValue at
 /// the time of binding (a later authValue change ends the binding, Part 1 19.6.10).
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, Zeroize, ZeroizeOnDrop, Serialize, Deserialize)]
 pub struct Binding {
     /// The bound entity's handle.
     pub handle: u32,
@@ -43,7 +43,7 @@ pub struct Binding {
 }
 
 /// TPMT_SYM_DEF of a session: how parameters are encrypted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SessionSymmetric {
     /// TPM_ALG_NULL: no parameter encryption.
     Null,
@@ -53,8 +53,8 @@ pub enum SessionSymmetric {
     AesCfb(u16),
 }
 
-/// One loaded session.
-#[derive(Clone)]
+/// One loaded session (serialized only inside a protected saved context).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Session {
     /// Its handle.
     pub handle: u32,
@@ -120,15 +120,29 @@ impl Session {
     }
 }
 
-/// The loaded sessions.
+/// A session saved with TPM2_ContextSave: still active (its handle stays taken)
+/// but not loaded; only the context with this sequence number may load it back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SavedSlot {
+    handle: u32,
+    sequence: u64,
+}
+
+/// The active sessions: loaded ones and saved ones.
 #[derive(Default)]
 pub struct SessionTable {
     sessions: Vec<Session>,
+    saved: Vec<SavedSlot>,
+}
+
+fn same_slot(a: u32, b: u32) -> bool {
+    a & 0x00FF_FFFF == b & 0x00FF_FFFF
 }
 
 impl SessionTable {
     /// A free handle for a session of `kind`; `TPM_RC_SESSION_MEMORY` when
-    /// MAX_LOADED_SESSIONS are loaded.
+    /// MAX_LOADED_SESSIONS are loaded, `TPM_RC_SESSION_HANDLES` when
+    /// MAX_ACTIVE_SESSIONS are active.
     pub fn allocate(&self, kind: SessionType) -> TpmResult<u32> {
         if self.sessions.len() >= MAX_LOADED_SESSIONS {
             return Err(TpmRc::SESSION_MEMORY);
@@ -140,10 +154,8 @@ impl SessionTable {
         (0..MAX_ACTIVE_SESSIONS)
             .map(|i| first | i)
             .find(|h| {
-                !self
-                    .sessions
-                    .iter()
-                    .any(|s| s.handle & 0x00FF_FFFF == h & 0x00FF_FFFF)
+                !self.sessions.iter().any(|s| same_slot(s.handle, *h))
+                    && !self.saved.iter().any(|s| same_slot(s.handle, *h))
             })
             .ok_or(TpmRc::SESSION_HANDLES)
     }
@@ -153,30 +165,72 @@ impl SessionTable {
         self.sessions.push(s);
     }
 
-    /// The session at `handle`.
+    /// The loaded session at `handle`.
     pub fn get(&self, handle: u32) -> Option<&Session> {
         self.sessions.iter().find(|s| s.handle == handle)
     }
 
-    /// The session at `handle`, mutable.
+    /// The loaded session at `handle`, mutable.
     pub fn get_mut(&mut self, handle: u32) -> Option<&mut Session> {
         self.sessions.iter_mut().find(|s| s.handle == handle)
     }
 
-    /// Removes the session at `handle`.
+    /// Ends the session at `handle`, loaded or saved; false when there is none.
+    pub fn flush(&mut self, handle: u32) -> bool {
+        if self.remove(handle).is_some() {
+            return true;
+        }
+        let before = self.saved.len();
+        self.saved.retain(|s| s.handle != handle);
+        self.saved.len() != before
+    }
+
+    /// Removes the loaded session at `handle`.
     pub fn remove(&mut self, handle: u32) -> Option<Session> {
         let i = self.sessions.iter().position(|s| s.handle == handle)?;
         Some(self.sessions.remove(i))
     }
 
-    /// Handles of loaded sessions of handle type `ht`, ascending.
-    pub fn handles(&self, ht: TpmHt) -> Vec<u32> {
-        let mut v: Vec<u32> = self
-            .sessions
-            .iter()
-            .map(|s| s.handle)
-            .filter(|h| TpmHt::of(*h) == ht)
-            .collect();
+    /// Unloads the session at `handle` for TPM2_ContextSave: it stays active,
+    /// to be loaded back only from the context with `sequence`.
+    pub fn save(&mut self, handle: u32, sequence: u64) -> Option<Session> {
+        let s = self.remove(handle)?;
+        self.saved.push(SavedSlot { handle, sequence });
+        Some(s)
+    }
+
+    /// Whether `handle` is a saved session and `sequence` its latest context:
+    /// `TPM_RC_HANDLE` when no such session is saved, `TPM_RC_INTEGRITY` for
+    /// an older context of it.
+    pub fn check_saved(&self, handle: u32, sequence: u64) -> TpmResult<()> {
+        match self.saved.iter().find(|s| s.handle == handle) {
+            None => Err(TpmRc::HANDLE),
+            Some(s) if s.sequence != sequence => Err(TpmRc::INTEGRITY),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Loads a saved session back (after [`check_saved`](Self::check_saved)):
+    /// `TPM_RC_SESSION_MEMORY` when MAX_LOADED_SESSIONS are loaded.
+    pub fn restore(&mut self, s: Session) -> TpmResult<()> {
+        if self.sessions.len() >= MAX_LOADED_SESSIONS {
+            return Err(TpmRc::SESSION_MEMORY);
+        }
+        self.saved.retain(|x| x.handle != s.handle);
+        self.sessions.push(s);
+        Ok(())
+    }
+
+    /// Handles of the loaded sessions, ascending (TPM_HT_LOADED_SESSION).
+    pub fn loaded_handles(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self.sessions.iter().map(|s| s.handle).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Handles of the saved sessions, ascending (TPM_HT_SAVED_SESSION).
+    pub fn saved_handles(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self.saved.iter().map(|s| s.handle).collect();
         v.sort_unstable();
         v
     }
@@ -186,14 +240,20 @@ impl SessionTable {
         self.sessions.len()
     }
 
+    /// Number of active sessions (loaded and saved).
+    pub fn active(&self) -> usize {
+        self.sessions.len().saturating_add(self.saved.len())
+    }
+
     /// True when none is loaded.
     pub fn is_empty(&self) -> bool {
         self.sessions.is_empty()
     }
 
-    /// Drops every session (TPM Reset/Restart/Resume; _TPM_Init).
+    /// Drops every session, loaded or saved (TPM Reset/Restart/Resume; _TPM_Init).
     pub fn clear(&mut self) {
         self.sessions.clear();
+        self.saved.clear();
     }
 }
 

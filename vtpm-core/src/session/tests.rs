@@ -169,3 +169,76 @@ fn session_limits_and_errors() {
     let (h, _, rc) = start_session(&mut t, &mut p, TpmRh::NULL.0, &nc);
     assert_eq!((h, rc), (0x0200_0000, 0));
 }
+
+fn context_save(t: &mut crate::Tpm, p: &mut crate::TestPlatform, h: u32) -> Resp {
+    run(t, p, &Cmd::new(TpmCc::CONTEXT_SAVE).handle(h))
+}
+
+fn context_load(t: &mut crate::Tpm, p: &mut crate::TestPlatform, blob: &[u8]) -> Resp {
+    let blob = blob.to_vec();
+    run(
+        t,
+        p,
+        &Cmd::new(TpmCc::CONTEXT_LOAD).params(move |w| w.bytes(&blob)),
+    )
+}
+
+#[test]
+fn saved_sessions_load_back_and_keep_working() {
+    let (mut t, mut p) = started();
+    let nc = [0x11u8; 32];
+    let (h, nonce_tpm, rc) = start_session(&mut t, &mut p, TpmRh::NULL.0, &nc);
+    assert_eq!(rc, 0);
+    let saved = context_save(&mut t, &mut p, h);
+    assert_eq!(saved.rc, 0);
+    // sequence, savedHandle = the session handle, hierarchy = TPM_RH_NULL
+    assert_eq!(&saved.body[8..12], &h.to_be_bytes());
+    assert_eq!(&saved.body[12..16], &TpmRh::NULL.0.to_be_bytes());
+    assert!(t.sessions.get(h).is_none(), "a saved session is not loaded");
+    assert_eq!(t.sessions.saved_handles(), [h]);
+    // Its handle stays taken while it is saved.
+    let (h2, _, rc) = start_session(&mut t, &mut p, TpmRh::NULL.0, &nc);
+    assert_eq!(rc, 0);
+    assert_ne!(h2, h);
+    // Using it while saved fails; loading it back restores it at its handle.
+    let call = change_owner_auth(h, b"", &nc, &nonce_tpm, 1, b"pw");
+    assert_eq!(run_at(&mut t, &mut p, 0, &call.bytes).rc, 0x918); // REFERENCE_S0
+    let r = context_load(&mut t, &mut p, &saved.body);
+    assert_eq!(r.rc, 0, "{:#x}", r.rc);
+    assert_eq!(&r.body[0..4], &h.to_be_bytes());
+    assert!(t.sessions.saved_handles().is_empty());
+    let r = run_at(&mut t, &mut p, 0, &call.bytes);
+    assert_eq!(r.rc, 0, "{:#x}", r.rc);
+    check_response(&r.raw, b"pw", &nc, 1);
+    // Only the latest context of a session loads.
+    let first = context_save(&mut t, &mut p, h);
+    assert_eq!(context_load(&mut t, &mut p, &first.body).rc, 0);
+    let second = context_save(&mut t, &mut p, h);
+    assert_eq!(second.rc, 0);
+    assert_eq!(context_load(&mut t, &mut p, &first.body).rc, 0x1DF); // INTEGRITY, param 1
+                                                                     // A tampered blob is refused and leaves the session saved.
+    let mut bad = second.body.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    assert_eq!(context_load(&mut t, &mut p, &bad).rc, 0x1DF);
+    assert_eq!(t.sessions.saved_handles(), [h]);
+    // A flushed saved session cannot come back.
+    let flush = Cmd::new(TpmCc::FLUSH_CONTEXT).params(move |w| w.u32(h));
+    assert_eq!(run(&mut t, &mut p, &flush).rc, 0);
+    assert!(t.sessions.saved_handles().is_empty());
+    assert_eq!(context_load(&mut t, &mut p, &second.body).rc, 0x1CB); // HANDLE, param 1
+}
+
+#[test]
+fn saved_sessions_end_at_startup() {
+    let (mut t, mut p) = started();
+    let (h, _, _) = start_session(&mut t, &mut p, TpmRh::NULL.0, &[0x11u8; 32]);
+    let saved = context_save(&mut t, &mut p, h);
+    assert_eq!(saved.rc, 0);
+    t.power_off();
+    t.power_on(&mut p);
+    assert_eq!(run(&mut t, &mut p, &startup_clear()).rc, 0);
+    assert!(t.sessions.saved_handles().is_empty());
+    // The NULL proof changed with the TPM Reset.
+    assert_eq!(context_load(&mut t, &mut p, &saved.body).rc, 0x1DF);
+}

@@ -108,10 +108,14 @@ fn tampered_and_stale_contexts() {
     let mut bad = c.clone();
     bad.context_blob = crate::types::sensitive::Tpm2bContextData::new(&[0, 64, 1]).unwrap();
     assert_eq!(load(&mut t, &mut p, &bad).rc, rc(TpmRc::SIZE.at_param(1)));
-    // A session savedHandle is not supported yet; other values are not a TPMI_DH_SAVED.
+    // An object context relabelled as a session's fails its integrity check;
+    // other values are not a TPMI_DH_SAVED.
     let mut bad = c.clone();
     bad.saved_handle = 0x0200_0000;
-    assert_eq!(load(&mut t, &mut p, &bad).rc, rc(TpmRc::HANDLE.at_param(1)));
+    assert_eq!(
+        load(&mut t, &mut p, &bad).rc,
+        rc(TpmRc::INTEGRITY.at_param(1))
+    );
     let mut raw = c.to_bytes();
     raw[8..12].copy_from_slice(&0x8000_0003u32.to_be_bytes());
     let r = run(
