@@ -62,3 +62,49 @@ fn tpm2_tools_session_files_save_and_load_the_session() {
         .unwrap();
     assert!(!out.status.success(), "a flushed session was used");
 }
+
+/// The IBM TSS, an independent implementation of the session cryptography:
+/// a sealed secret sent encrypted (AES-CFB session, decrypt) comes back
+/// encrypted (AES-CFB unbound and XOR bound sessions, encrypt) and unchanged.
+#[test]
+fn ibm_tss_parameter_encryption() {
+    require!("tssstartauthsession");
+    let td = TestDir::new();
+    let server = Server::start(&td);
+    let dir = td.path().to_path_buf();
+    let ibm = |tool: &str| {
+        let mut c = server.ibm(tool);
+        // Session state files of the TSS, encrypted with a fixed key so that
+        // each tool process can read them.
+        c.env("TPM_DATA_DIR", &dir)
+            .env("TPM_SESSION_ENCKEY", "000102030405060708090a0b0c0d0e0f")
+            .current_dir(&dir);
+        c
+    };
+    let secret: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+    std::fs::write(dir.join("secret.bin"), &secret).unwrap();
+    ok(ibm("tssstartup").arg("-c"));
+    ok(ibm("tssstartauthsession").args(["-se", "h", "-sym", "aes"]));
+    ok(ibm("tsscreateprimary").args([
+        "-hi",
+        "o",
+        "-bl",
+        "-if",
+        "secret.bin",
+        "-pwdk",
+        "kpw",
+        "-se0",
+        "02000000",
+        "21",
+    ]));
+    ok(ibm("tssunseal").args([
+        "-ha", "80000000", "-pwd", "kpw", "-of", "out1.bin", "-se0", "02000000", "41",
+    ]));
+    assert_eq!(std::fs::read(dir.join("out1.bin")).unwrap(), secret);
+    ok(ibm("tssstartauthsession")
+        .args(["-se", "h", "-sym", "xor", "-bi", "80000000", "-pwdb", "kpw"]));
+    ok(ibm("tssunseal").args([
+        "-ha", "80000000", "-pwd", "kpw", "-of", "out2.bin", "-se0", "02000001", "41",
+    ]));
+    assert_eq!(std::fs::read(dir.join("out2.bin")).unwrap(), secret);
+}
