@@ -90,8 +90,21 @@ pub enum Command {
     #[command(subcommand)]
     State(StateCommand),
 
+    /// Run the swtpm-compatible front: `vtpm swtpm socket --tpm2 --tpmstate
+    /// dir=DIR --ctrl type=unixio,path=SOCK ...` (`vtpm swtpm --help` lists the
+    /// options). A link to `vtpm` named `swtpm` runs this directly.
+    Swtpm(SwtpmArgs),
+
     /// Print version information.
     Version,
+}
+
+/// `vtpm swtpm ...`: the arguments, parsed as swtpm parses them.
+#[derive(Debug, Args)]
+pub struct SwtpmArgs {
+    /// swtpm's arguments, starting with `socket`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<String>,
 }
 
 /// Where the state lives.

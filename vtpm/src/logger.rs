@@ -1,13 +1,17 @@
-//! A small logger: one line per record on stderr,
+//! A small logger: one line per record on stderr (or a log file),
 //! `2026-01-02T03:04:05.678Z INFO  target: message`.
 
+use std::fs::File;
 use std::io::Write;
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{LevelFilter, Log, Metadata, Record};
 
 struct StderrLogger {
     level: LevelFilter,
+    /// Write here instead of stderr.
+    file: Option<Mutex<File>>,
 }
 
 impl Log for StderrLogger {
@@ -27,17 +31,43 @@ impl Log for StderrLogger {
             record.args()
         );
         // One write per line, so lines from different threads do not interleave.
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        match &self.file {
+            Some(f) => {
+                let mut f = f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let _ = f.write_all(line.as_bytes());
+            }
+            None => {
+                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            }
+        }
     }
 
     fn flush(&self) {
-        let _ = std::io::stderr().flush();
+        match &self.file {
+            Some(f) => {
+                let _ = f
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .flush();
+            }
+            None => {
+                let _ = std::io::stderr().flush();
+            }
+        }
     }
 }
 
 /// Installs the logger at `level`. Called once, before anything logs.
 pub fn init(level: LevelFilter) {
-    let logger: &'static StderrLogger = Box::leak(Box::new(StderrLogger { level }));
+    init_to(level, None);
+}
+
+/// Installs the logger at `level`, writing to `file` when given. Called once.
+pub fn init_to(level: LevelFilter, file: Option<File>) {
+    let logger: &'static StderrLogger = Box::leak(Box::new(StderrLogger {
+        level,
+        file: file.map(Mutex::new),
+    }));
     if log::set_logger(logger).is_ok() {
         log::set_max_level(level);
     }

@@ -4,7 +4,7 @@
 //! TPM simulator TCP protocol; `vtpm manufacture` and `vtpm state show` manage the
 //! state directory. Exit codes: 0 success, 1 runtime error, 2 usage or
 //! configuration error; errors print one line `vtpm: error: ...`.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod cli;
 mod cmd;
@@ -14,6 +14,9 @@ mod mssim;
 mod platform;
 mod server;
 mod store;
+mod swtpm_cli;
+mod swtpm_ctrl;
+mod swtpm_server;
 
 use std::process::ExitCode;
 
@@ -41,8 +44,46 @@ fn log_level(cli: &Cli) -> Result<LogLevel, Error> {
     }
 }
 
+/// The program name this process was started under (`swtpm` through a link).
+fn invoked_as() -> Option<String> {
+    let argv0 = std::env::args_os().next()?;
+    let name = std::path::Path::new(&argv0)
+        .file_name()?
+        .to_str()?
+        .to_owned();
+    Some(name)
+}
+
 fn main() -> ExitCode {
+    if invoked_as().as_deref() == Some("swtpm") {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let result = cmd::swtpm::run(&args, false);
+        log::logger().flush();
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("swtpm: error: {e}");
+                e.exit_code()
+            }
+        };
+    }
     let cli = Cli::parse();
+    if let cli::Command::Swtpm(args) = &cli.command {
+        // The swtpm front sets up its own logging (--log file=..,level=..);
+        // --log-level, when given, still wins.
+        if let Some(level) = cli.log_level {
+            logger::init(level.filter());
+        }
+        let result = cmd::swtpm::run(&args.args, cli.log_level.is_some());
+        log::logger().flush();
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("vtpm: error: {e}");
+                e.exit_code()
+            }
+        };
+    }
     let result = log_level(&cli).and_then(|level| {
         logger::init(level.filter());
         cmd::run(&cli.command)

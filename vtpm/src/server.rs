@@ -75,6 +75,16 @@ impl Engine {
         }
     }
 
+    /// The engine.
+    pub(crate) fn tpm(&mut self) -> &mut Tpm {
+        &mut self.tpm
+    }
+
+    /// The engine and the platform it runs on.
+    pub(crate) fn tpm_and_platform(&mut self) -> (&mut Tpm, &mut HostPlatform) {
+        (&mut self.tpm, &mut self.platform)
+    }
+
     /// Writes the permanent state (atomically). Returns the sequence number.
     pub fn persist(&mut self) -> Result<u64, StoreError> {
         let body = Zeroizing::new(self.tpm.permanent_state());
@@ -83,7 +93,7 @@ impl Engine {
 
     /// Runs one TPM command; the new permanent state is durable before this
     /// returns the response.
-    fn execute(&mut self, locality: u8, command: &[u8]) -> Vec<u8> {
+    pub(crate) fn execute(&mut self, locality: u8, command: &[u8]) -> Vec<u8> {
         let started = Instant::now();
         let response = self.tpm.execute(&mut self.platform, locality, command);
         if response.nv_changed {

@@ -3,6 +3,7 @@
 pub mod manufacture;
 pub mod run;
 pub mod state;
+pub mod swtpm;
 pub mod version;
 
 use crate::cli::Command;
@@ -14,6 +15,8 @@ pub fn run(command: &Command) -> Result<(), Error> {
         Command::Run(args) => run::run(args),
         Command::Manufacture(args) => manufacture::run(args),
         Command::State(crate::cli::StateCommand::Show(args)) => state::show(args),
+        // Dispatched by main before the logger is set up.
+        Command::Swtpm(args) => swtpm::run(&args.args, true),
         Command::Version => {
             version::run();
             Ok(())

@@ -38,27 +38,18 @@ pub fn listen_addrs(args: &RunArgs) -> Result<(SocketAddr, SocketAddr), Error> {
     Ok((command, SocketAddr::new(command.ip(), platform_port)))
 }
 
-/// Serves until SIGTERM/SIGINT.
-pub fn run(args: &RunArgs) -> Result<(), Error> {
-    match args.isolation {
-        IsolationArg::Process => {}
-        IsolationArg::Vm => {
-            return Err(Error::Usage(
-                "the vm backend is not built yet; use --isolation process".to_owned(),
-            ))
-        }
-    }
-    let (command_addr, platform_addr) = listen_addrs(args)?;
-    HostPlatform::check_entropy()
-        .map_err(|e| Error::Runtime(format!("the OS entropy source failed: {e}")))?;
-
-    let dir = &args.state.state_dir;
+/// Loads the TPM kept in `dir`, or manufactures (and saves) a new one when the
+/// directory holds none. `instance`, when given, must match the stored one.
+pub fn open_tpm(
+    dir: &std::path::Path,
+    instance: Option<vtpm_proto::InstanceId>,
+) -> Result<(Tpm, vtpm_proto::InstanceId, StateDir, HostPlatform), Error> {
     let mut store = StateDir::open(dir)?;
     let path = store.permanent_path();
     let mut platform = HostPlatform::new();
-    let (mut tpm, instance) = match store.read_permanent()? {
+    let (tpm, instance) = match store.read_permanent()? {
         Some(stored) => {
-            if let Some(wanted) = args.instance {
+            if let Some(wanted) = instance {
                 if wanted != stored.instance {
                     return Err(Error::Usage(format!(
                         "{} belongs to instance {}, not {wanted}",
@@ -80,7 +71,7 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
             (tpm, stored.instance)
         }
         None => {
-            let instance = match args.instance {
+            let instance = match instance {
                 Some(id) => id,
                 None => new_instance_id()?,
             };
@@ -95,6 +86,25 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
             (tpm, instance)
         }
     };
+    Ok((tpm, instance, store, platform))
+}
+
+/// Serves until SIGTERM/SIGINT.
+pub fn run(args: &RunArgs) -> Result<(), Error> {
+    match args.isolation {
+        IsolationArg::Process => {}
+        IsolationArg::Vm => {
+            return Err(Error::Usage(
+                "the vm backend is not built yet; use --isolation process".to_owned(),
+            ))
+        }
+    }
+    let (command_addr, platform_addr) = listen_addrs(args)?;
+    HostPlatform::check_entropy()
+        .map_err(|e| Error::Runtime(format!("the OS entropy source failed: {e}")))?;
+
+    let dir = &args.state.state_dir;
+    let (mut tpm, instance, store, mut platform) = open_tpm(dir, args.instance)?;
     tpm.set_isolation(Isolation::Process);
     // The machine this TPM belongs to is on: power it (_TPM_Init). Clients still
     // send TPM2_Startup.

@@ -1,0 +1,237 @@
+//! The swtpm-compatible front (`vtpm swtpm socket`, or `swtpm` through a link)
+//! driven by the real clients of that protocol: `swtpm_ioctl` on the control
+//! channel and tpm2-tools through tpm2-tss's `swtpm` TCTI on the data channel.
+
+mod common;
+use common::*;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A running `vtpm swtpm socket`: a TCP data port P and the control channel on
+/// TCP port P+1 (where the swtpm TCTI looks for it), or on a unix socket.
+struct Front {
+    child: Child,
+    ctrl: Option<PathBuf>,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Front {
+    fn start(dir: &Path, name: &str, flags: &str) -> Front {
+        Self::start_with(dir, name, flags, false)
+    }
+
+    fn start_with(dir: &Path, name: &str, flags: &str, unix: bool) -> Front {
+        let port = free_port_pair();
+        let ctrl_path = dir.join(format!("{name}.ctrl"));
+        let ctrl_arg = if unix {
+            format!("type=unixio,path={}", ctrl_path.display())
+        } else {
+            format!("type=tcp,port={}", port + 1)
+        };
+        let log = dir.join(format!("{name}.log"));
+        let state = dir.join(format!("{name}-state"));
+        let child = vtpm()
+            .args(["swtpm", "socket", "--tpm2"])
+            .arg("--tpmstate")
+            .arg(format!("dir={}", state.display()))
+            .arg("--ctrl")
+            .arg(&ctrl_arg)
+            .arg("--server")
+            .arg(format!("type=tcp,port={port}"))
+            .args(["--flags", flags])
+            .arg("--log")
+            .arg(format!("file={},level=20", log.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn vtpm swtpm");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let ctrl_up = || {
+            if unix {
+                ctrl_path.exists()
+            } else {
+                std::net::TcpStream::connect(("127.0.0.1", port + 1)).is_ok()
+            }
+        };
+        while !(ctrl_up() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()) {
+            assert!(
+                Instant::now() < deadline,
+                "front did not start: {}",
+                fs::read_to_string(&log).unwrap_or_default()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        Front {
+            child,
+            ctrl: unix.then_some(ctrl_path),
+            port,
+            log,
+        }
+    }
+
+    fn ioctl_cmd(&self) -> Command {
+        let mut c = Command::new("swtpm_ioctl");
+        match &self.ctrl {
+            Some(path) => c.arg("--unix").arg(path),
+            None => c.arg("--tcp").arg(format!("127.0.0.1:{}", self.port + 1)),
+        };
+        c
+    }
+
+    fn ioctl(&self, args: &[&str]) -> String {
+        let out = ok(self.ioctl_cmd().args(args));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn tpm2(&self, tool: &str) -> Command {
+        let mut c = Command::new(tool);
+        c.env(
+            "TPM2TOOLS_TCTI",
+            format!("swtpm:host=127.0.0.1,port={}", self.port),
+        );
+        c
+    }
+
+    fn pcr16(&self) -> String {
+        let out = ok(self.tpm2("tpm2_pcrread").arg("sha256:16"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn swtpm_ioctl_and_the_swtpm_tcti() {
+    require!("swtpm_ioctl", "tpm2_getrandom");
+    let td = TestDir::new();
+    let f = Front::start(td.path(), "a", "not-need-init,startup-clear");
+    let caps = f.ioctl(&["-c"]);
+    let value = caps.trim().rsplit(' ').next().unwrap();
+    let caps = u32::from_str_radix(value.trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(caps & 0x348F, 0x348F, "what QEMU requires");
+    // tpm2-tss's swtpm TCTI: a control connection (SET_LOCALITY) and a data
+    // connection per command.
+    let out = ok(f.tpm2("tpm2_getrandom").args(["--hex", "16"]));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim().len(), 32);
+    ok(f.tpm2("tpm2_pcrextend")
+        .arg(format!("16:sha256={}", "ab".repeat(32))));
+    assert!(f.pcr16().contains("0x"), "{}", f.pcr16());
+    let info = f.ioctl(&["--info", "3"]);
+    assert!(info.contains("\"family\":\"2.0\""), "{info}");
+    assert!(f.ioctl(&["-e"]).contains("tpmEstablished is 0"));
+    assert!(f.ioctl(&["-b", "0"]).contains("4096"));
+    // A locality above 4 is refused; 0 is fine.
+    let bad = f.ioctl_cmd().args(["-l", "5"]).output().unwrap();
+    assert!(!bad.status.success());
+    f.ioctl(&["-l", "0"]);
+}
+
+#[test]
+fn unix_control_socket() {
+    require!("swtpm_ioctl");
+    let td = TestDir::new();
+    let f = Front::start_with(td.path(), "u", "not-need-init", true);
+    let path = f.ctrl.clone().unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(&path).unwrap().permissions());
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "the control socket is private by default"
+    );
+    assert!(f.ioctl(&["-c"]).contains("ptm capability is 0x"));
+    f.ioctl(&["-i"]);
+    assert!(f.ioctl(&["-e"]).contains("tpmEstablished is 0"));
+}
+
+#[test]
+fn state_blobs_migrate_a_running_tpm() {
+    require!("swtpm_ioctl", "tpm2_pcrextend");
+    let td = TestDir::new();
+    let a = Front::start(td.path(), "src", "not-need-init,startup-clear");
+    ok(a.tpm2("tpm2_pcrextend")
+        .arg(format!("16:sha256={}", "5a".repeat(32))));
+    let before = a.pcr16();
+    let perm = td.path().join("perm.blob");
+    let vol = td.path().join("vol.blob");
+    a.ioctl(&["--save", "permanent", perm.to_str().unwrap()]);
+    a.ioctl(&["--save", "volatile", vol.to_str().unwrap()]);
+    assert!(fs::metadata(&perm).unwrap().len() > 100);
+
+    let b = Front::start(td.path(), "dst", "not-need-init");
+    b.ioctl(&["--stop"]);
+    b.ioctl(&["--load", "permanent", perm.to_str().unwrap()]);
+    b.ioctl(&["--load", "volatile", vol.to_str().unwrap()]);
+    b.ioctl(&["-i"]);
+    assert_eq!(b.pcr16(), before, "PCRs arrive with the TPM");
+    // The permanent state was made durable on the destination.
+    assert!(td.path().join("dst-state/permanent.state").exists());
+    // CMD_SHUTDOWN ends the process.
+    b.ioctl(&["-s"]);
+    let mut b = b;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if b.child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "CMD_SHUTDOWN did not end the process"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(fs::read_to_string(&b.log).unwrap().contains("CMD_SHUTDOWN"));
+}
+
+#[test]
+fn command_line_errors_and_the_swtpm_name() {
+    let td = TestDir::new();
+    let out = vtpm()
+        .args([
+            "swtpm",
+            "socket",
+            "--tpm2",
+            "--tpmstate",
+            "dir=/x",
+            "--frobnicate",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--frobnicate"));
+    let out = vtpm()
+        .args([
+            "swtpm",
+            "socket",
+            "--tpmstate",
+            "dir=/x",
+            "--ctrl",
+            "type=tcp,port=1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tpm2"));
+    // The same binary answers to the name swtpm (libvirt and QEMU look for it).
+    let link = td.path().join("swtpm");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_vtpm"), &link).unwrap();
+    let out = Command::new(&link)
+        .args(["socket", "--print-capabilities"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"tpm-2.0\""), "{text}");
+    let out = Command::new(&link).arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--tpmstate"));
+}
