@@ -1,6 +1,7 @@
 //! TCG Part 2 types: constants, size-prefixed buffers and structures.
 
 pub mod constants;
+pub mod nv;
 pub mod properties;
 pub mod public;
 pub mod sensitive;
