@@ -183,6 +183,7 @@ impl Tpm {
             pcr_allocation_pending: None,
             persistent: Vec::new(),
             command_audit: crate::state::CommandAudit::default(),
+            nv: Default::default(),
             clock: 0,
             reset_count: 0,
             total_reset_count: 0,
@@ -470,9 +471,24 @@ impl Tpm {
                 TpmHt::TRANSIENT | TpmHt::PERSISTENT => {
                     self.check_handle(handle, HandleKind::Object)
                 }
-                // NV indices are not implemented yet.
-                TpmHt::NV_INDEX => Err(TpmRc::HANDLE),
+                TpmHt::NV_INDEX => self.check_handle(handle, HandleKind::NvIndex),
                 _ => Err(TpmRc::VALUE),
+            },
+            HandleKind::NvIndex => {
+                if TpmHt::of(handle) != TpmHt::NV_INDEX {
+                    Err(TpmRc::VALUE)
+                } else if self.nv_accessible(handle) {
+                    Ok(())
+                } else {
+                    Err(TpmRc::HANDLE)
+                }
+            }
+            HandleKind::NvAuth => match TpmHt::of(handle) {
+                TpmHt::PERMANENT => self.check_handle(
+                    handle,
+                    HandleKind::Permanent(&[TpmRh::OWNER, TpmRh::PLATFORM]),
+                ),
+                _ => self.check_handle(handle, HandleKind::NvIndex),
             },
         }
     }
@@ -507,6 +523,7 @@ impl Tpm {
                 Object::Key(k) => Some(k.auth()),
             },
             TpmHt::PERSISTENT => self.key(handle).map(|k| k.auth()),
+            TpmHt::NV_INDEX => self.nv_index(handle).map(|i| i.auth.as_slice()),
             _ => None,
         }
     }
@@ -517,6 +534,9 @@ impl Tpm {
     pub(crate) fn entity_name(&self, handle: u32) -> Vec<u8> {
         if let Some(name) = self.object_name(handle) {
             return name;
+        }
+        if let Some(index) = self.nv_index(handle) {
+            return index.name();
         }
         handle.to_be_bytes().to_vec()
     }
@@ -533,6 +553,9 @@ impl Tpm {
     pub(crate) fn is_da_protected(&self, handle: u32) -> bool {
         if let Some(k) = self.key(handle) {
             return !k.public.object_attributes.no_da();
+        }
+        if let Some(i) = self.nv_index(handle) {
+            return !i.attributes().has(crate::types::nv::TpmaNv::NO_DA);
         }
         !matches!(
             TpmHt::of(handle),

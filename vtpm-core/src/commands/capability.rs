@@ -22,11 +22,12 @@ use crate::rc::{TpmRc, TpmResult};
 use crate::session;
 use crate::state::objects::MAX_LOADED_OBJECTS;
 use crate::state::pcr::{attributes, extend_allowed, reset_allowed};
-use crate::state::AuthPolicy;
+use crate::state::{nv, AuthPolicy};
 use crate::tpm::{Isolation, Tpm, CLOCK_UPDATE_MS};
 use crate::types::constants::{
     TpmAlgId, TpmCap, TpmHt, TpmRh, IMPLEMENTATION_PCR, PCR_SELECT_MAX, PCR_SELECT_MIN,
 };
+use crate::types::nv::MAX_NV_BUFFER_SIZE;
 use crate::types::properties::{
     TpmPt, TpmPtPcr, TpmaCc, TpmaMemory, TpmaPermanent, TpmaStartupClear, EXTENSIVE_COMMANDS,
     FLUSHED_COMMANDS, MAX_ACT_DATA, MAX_CAP_ALGS, MAX_CAP_BUFFER, MAX_CAP_CC, MAX_CAP_HANDLES,
@@ -38,24 +39,14 @@ use crate::types::properties::{
 use crate::types::sized::MAX_BUFFER;
 use crate::types::structures::TpmsPcrSelection;
 
-/// Capacities of subsystems whose commands are not all implemented yet (NV
-/// indices, command audit). Those commands answer `TPM_RC_COMMAND_CODE` until they
-/// land; these are the capacities they are to provide (PC Client Platform TPM
-/// Profile minimums where it sets one), so a client sizing its own tables reads the
-/// final values.
+/// Capacities of subsystems whose commands are not all implemented yet
+/// (saved-context gaps, orderly counters). These are the values they provide (PC
+/// Client Platform TPM Profile minimums where it sets one).
 pub mod planned {
     use crate::types::constants::TpmAlgId;
 
     /// Largest contextID gap of saved sessions (a 16-bit context slot counter).
     pub const CONTEXT_GAP_MAX: u32 = 0xFFFF;
-    /// NV indices with TPMA_NV_COUNTER that may still be defined.
-    pub const NV_COUNTERS: u32 = 8;
-    /// TPM_PT_NV_COUNTERS_MAX: no limit beyond NV space (0).
-    pub const NV_COUNTERS_MAX: u32 = 0;
-    /// MAX_NV_INDEX_SIZE: largest NV index data area (PC Client minimum 2048).
-    pub const MAX_NV_INDEX_SIZE: u32 = 2048;
-    /// MAX_NV_BUFFER_SIZE: largest TPM2B_MAX_NV_BUFFER in one NV command.
-    pub const MAX_NV_BUFFER_SIZE: u32 = 1024;
     /// MAX_ORDERLY_COUNT: slack of orderly NV counters.
     pub const MAX_ORDERLY_COUNT: u32 = 255;
     /// Integrity hash of saved contexts.
@@ -290,11 +281,18 @@ fn handles(tpm: &Tpm, property: u32) -> TpmResult<Vec<u32>> {
             v.sort_unstable();
             v
         }
-        // No NV indices exist yet.
-        TpmHt::NV_INDEX => Vec::new(),
+        TpmHt::NV_INDEX => tpm.perm.nv.handles(),
         _ => return Err(TpmRc::HANDLE.at_param(2)), // property
     };
     Ok(all.into_iter().filter(|h| *h >= property).collect())
+}
+
+/// TPM_PT_NV_COUNTERS_AVAIL: counter indices (8 data bytes each) that still fit
+/// in the index count and NV space.
+fn nv_counters_avail(tpm: &Tpm) -> u32 {
+    let slots = nv::MAX_NV_INDICES.saturating_sub(tpm.perm.nv.indices.len());
+    let bytes = nv::MAX_NV_TOTAL_SIZE.saturating_sub(tpm.perm.nv.used_bytes()) / 8;
+    count_u32(slots.min(bytes))
 }
 
 /// TPMA_CC of a command table row.
@@ -472,8 +470,9 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
         (TpmPt::PCR_COUNT, u32::from(IMPLEMENTATION_PCR)),
         (TpmPt::PCR_SELECT_MIN, u32::from(PCR_SELECT_MIN)),
         (TpmPt::CONTEXT_GAP_MAX, planned::CONTEXT_GAP_MAX),
-        (TpmPt::NV_COUNTERS_MAX, planned::NV_COUNTERS_MAX),
-        (TpmPt::NV_INDEX_MAX, planned::MAX_NV_INDEX_SIZE),
+        // Counters are limited only by the index count and NV space.
+        (TpmPt::NV_COUNTERS_MAX, 0),
+        (TpmPt::NV_INDEX_MAX, count_u32(nv::MAX_NV_INDEX_SIZE)),
         (
             TpmPt::MEMORY,
             TpmaMemory::SHARED_NV
@@ -503,12 +502,12 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
         (TpmPt::TOTAL_COMMANDS, commands),
         (TpmPt::LIBRARY_COMMANDS, commands),
         (TpmPt::VENDOR_COMMANDS, 0),
-        (TpmPt::NV_BUFFER_MAX, planned::MAX_NV_BUFFER_SIZE),
+        (TpmPt::NV_BUFFER_MAX, count_u32(MAX_NV_BUFFER_SIZE)),
         (TpmPt::MODES, 0),
         (TpmPt::MAX_CAP_BUFFER, count_u32(MAX_CAP_BUFFER)),
         (TpmPt::PERMANENT, permanent.0),
         (TpmPt::STARTUP_CLEAR, startup_clear.0),
-        (TpmPt::HR_NV_INDEX, 0),
+        (TpmPt::HR_NV_INDEX, count_u32(perm.nv.indices.len())),
         (TpmPt::HR_LOADED, sessions_loaded),
         (
             TpmPt::HR_LOADED_AVAIL,
@@ -528,8 +527,8 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
             TpmPt::HR_PERSISTENT_AVAIL,
             count_u32(crate::objects::MAX_PERSISTENT_OBJECTS).saturating_sub(persistent)
         ),
-        (TpmPt::NV_COUNTERS, 0),
-        (TpmPt::NV_COUNTERS_AVAIL, planned::NV_COUNTERS),
+        (TpmPt::NV_COUNTERS, count_u32(perm.nv.counters())),
+        (TpmPt::NV_COUNTERS_AVAIL, nv_counters_avail(tpm)),
         (TpmPt::ALGORITHM_SET, 0),
         (TpmPt::LOADED_CURVES, count_u32(IMPLEMENTED.curves.len())),
         (TpmPt::LOCKOUT_COUNTER, perm.da.failed_tries),

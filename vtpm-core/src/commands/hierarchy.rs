@@ -102,7 +102,7 @@ pub fn hierarchy_change_auth(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult
 /// TPM2_Clear — Part 3 §24.6: new Storage Primary Seed and owner/endorsement
 /// proofs; owner, endorsement and lockout auth and policy emptied; Clock and the
 /// reset counters back to zero; owner and endorsement hierarchies enabled; their
-/// loaded and persistent objects removed.
+/// loaded and persistent objects removed, and the NV indices the owner defined.
 ///
 /// `TPM_RC_DISABLED`: disableClear is SET.
 pub fn clear(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
@@ -119,6 +119,7 @@ pub fn clear(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
         tpm.flush_hierarchy(h);
         tpm.evict_hierarchy(h);
     }
+    tpm.perm.nv.clear_owner();
     tpm.perm.owner_auth = Tpm2bAuth::empty();
     tpm.perm.endorsement_auth = Tpm2bAuth::empty();
     tpm.perm.lockout_auth = Tpm2bAuth::empty();

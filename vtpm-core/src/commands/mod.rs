@@ -6,6 +6,7 @@ pub mod clock;
 pub mod context;
 pub mod hash;
 pub mod hierarchy;
+pub mod nv;
 pub mod object;
 pub mod pcr;
 pub mod primary;

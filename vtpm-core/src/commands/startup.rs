@@ -80,6 +80,7 @@ fn tpm_reset(tpm: &mut Tpm, was_orderly: bool) {
     tpm.reset.command_audit_digest.clear();
     tpm.clear = ClearState::default();
     tpm.pcrs = PcrBanks::new(&tpm.perm.pcr_allocation);
+    tpm.perm.nv.startup_clear();
 }
 
 /// TPM Restart: Shutdown(STATE) then Startup(CLEAR): reset data kept, clear data
@@ -89,6 +90,7 @@ fn tpm_restart(tpm: &mut Tpm, save: OrderlySave) {
     tpm.reset.restart_count = tpm.reset.restart_count.saturating_add(1);
     tpm.clear = ClearState::default();
     tpm.pcrs = PcrBanks::new(&tpm.perm.pcr_allocation);
+    tpm.perm.nv.startup_clear();
 }
 
 /// TPM Resume: Shutdown(STATE) then Startup(STATE): reset and clear data restored,

@@ -123,8 +123,16 @@ pub fn authorize(
         }
     }
 
-    for (i, ((handle, _role), s)) in c.auth_handles.iter().zip(sessions.iter()).enumerate() {
+    for (i, ((handle, role), s)) in c.auth_handles.iter().zip(sessions.iter()).enumerate() {
         let n = u8::try_from(i.saturating_add(1)).unwrap_or(u8::MAX);
+        // The ADMIN role of an NV index is only ever given by its policy (Part 1,
+        // 19.7.6): a password or HMAC session cannot provide it.
+        if *role == AuthRole::Admin
+            && TpmHt::of(*handle) == TpmHt::NV_INDEX
+            && TpmHt::of(s.handle) != TpmHt::POLICY_SESSION
+        {
+            return Err(TpmRc::AUTH_TYPE);
+        }
         tpm.da_update(platform);
         let da_protected = tpm.is_da_protected(*handle);
         if *handle == TpmRh::LOCKOUT.0 && !tpm.perm.da.lockout_auth_enabled {

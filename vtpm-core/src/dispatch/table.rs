@@ -43,6 +43,10 @@ pub enum HandleKind {
     /// TPMI_DH_ENTITY+: anything with an authValue (hierarchy, PCR, object, NV
     /// index) or TPM_RH_NULL.
     Entity,
+    /// TPMI_RH_NV_INDEX: a defined NV index whose hierarchy is enabled.
+    NvIndex,
+    /// TPMI_RH_NV_AUTH: TPM_RH_OWNER, TPM_RH_PLATFORM or an NV index.
+    NvAuth,
 }
 
 /// One handle in a command's handle area.
@@ -82,7 +86,9 @@ const fn h(kind: HandleKind, auth: AuthRole) -> HandleSpec {
 }
 
 use AuthRole::{Admin, None as NoAuth, User};
-use HandleKind::{Context, Entity, EvictObject, Object, ObjectOrNull, Parent, Pcr, Permanent};
+use HandleKind::{
+    Context, Entity, EvictObject, NvAuth, NvIndex, Object, ObjectOrNull, Parent, Pcr, Permanent,
+};
 
 /// TPMI_RH_HIERARCHY
 pub const RH_HIERARCHY: &[TpmRh] = &[TpmRh::OWNER, TpmRh::ENDORSEMENT, TpmRh::PLATFORM];
@@ -158,12 +164,19 @@ impl Row {
 }
 
 use commands::{
-    audit, capability, clock, context, hash, hierarchy, object, pcr, primary, random, session,
+    audit, capability, clock, context, hash, hierarchy, nv, object, pcr, primary, random, session,
     startup, testing,
 };
 
 /// Every implemented command, sorted by command code.
 pub static COMMANDS: &[CommandEntry] = &[
+    row(
+        TpmCc::NV_UNDEFINE_SPACE_SPECIAL,
+        &[h(NvIndex, Admin), h(Permanent(RH_PLATFORM), User)],
+        nv::undefine_space_special,
+    )
+    .nv()
+    .entry(),
     row(
         TpmCc::EVICT_CONTROL,
         &[h(Permanent(RH_PROVISION), User), h(EvictObject, NoAuth)],
@@ -175,6 +188,13 @@ pub static COMMANDS: &[CommandEntry] = &[
         TpmCc::HIERARCHY_CONTROL,
         &[h(Permanent(RH_HIERARCHY), User)],
         hierarchy::hierarchy_control,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::NV_UNDEFINE_SPACE,
+        &[h(Permanent(RH_PROVISION), User), h(NvIndex, NoAuth)],
+        nv::undefine_space,
     )
     .nv()
     .entry(),
@@ -221,6 +241,13 @@ pub static COMMANDS: &[CommandEntry] = &[
     .nv()
     .entry(),
     row(
+        TpmCc::NV_DEFINE_SPACE,
+        &[h(Permanent(RH_PROVISION), User)],
+        nv::define_space,
+    )
+    .nv()
+    .entry(),
+    row(
         TpmCc::PCR_ALLOCATE,
         &[h(Permanent(RH_PLATFORM), User)],
         pcr::allocate,
@@ -242,6 +269,47 @@ pub static COMMANDS: &[CommandEntry] = &[
     .read_only()
     .entry(),
     row(
+        TpmCc::NV_GLOBAL_WRITE_LOCK,
+        &[h(Permanent(RH_PROVISION), User)],
+        nv::global_write_lock,
+    )
+    .entry(),
+    row(
+        TpmCc::NV_INCREMENT,
+        &[h(NvAuth, User), h(NvIndex, NoAuth)],
+        nv::increment,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::NV_SET_BITS,
+        &[h(NvAuth, User), h(NvIndex, NoAuth)],
+        nv::set_bits,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::NV_EXTEND,
+        &[h(NvAuth, User), h(NvIndex, NoAuth)],
+        nv::extend,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::NV_WRITE,
+        &[h(NvAuth, User), h(NvIndex, NoAuth)],
+        nv::write,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::NV_WRITE_LOCK,
+        &[h(NvAuth, User), h(NvIndex, NoAuth)],
+        nv::write_lock,
+    )
+    .nv()
+    .entry(),
+    row(
         TpmCc::DICTIONARY_ATTACK_LOCK_RESET,
         &[h(Permanent(RH_LOCKOUT), User)],
         hierarchy::dictionary_attack_lock_reset,
@@ -255,6 +323,9 @@ pub static COMMANDS: &[CommandEntry] = &[
     )
     .nv()
     .entry(),
+    row(TpmCc::NV_CHANGE_AUTH, &[h(NvIndex, Admin)], nv::change_auth)
+        .nv()
+        .entry(),
     row(TpmCc::PCR_EVENT, &[h(Pcr(true), User)], pcr::event).entry(),
     row(TpmCc::PCR_RESET, &[h(Pcr(false), User)], pcr::reset).entry(),
     row(
@@ -283,6 +354,20 @@ pub static COMMANDS: &[CommandEntry] = &[
     row(TpmCc::STARTUP, &[], startup::startup).nv().entry(),
     row(TpmCc::SHUTDOWN, &[], startup::shutdown).nv().entry(),
     row(TpmCc::STIR_RANDOM, &[], random::stir_random).entry(),
+    row(
+        TpmCc::NV_READ,
+        &[h(NvAuth, User), h(NvIndex, NoAuth)],
+        nv::read,
+    )
+    .read_only()
+    .entry(),
+    row(
+        TpmCc::NV_READ_LOCK,
+        &[h(NvAuth, User), h(NvIndex, NoAuth)],
+        nv::read_lock,
+    )
+    .nv()
+    .entry(),
     row(
         TpmCc::OBJECT_CHANGE_AUTH,
         &[h(Object, Admin), h(Object, NoAuth)],
@@ -325,6 +410,13 @@ pub static COMMANDS: &[CommandEntry] = &[
         .rhandle()
         .read_only()
         .entry(),
+    row(
+        TpmCc::NV_READ_PUBLIC,
+        &[h(NvIndex, NoAuth)],
+        nv::read_public,
+    )
+    .read_only()
+    .entry(),
     row(
         TpmCc::READ_PUBLIC,
         &[h(Object, NoAuth)],

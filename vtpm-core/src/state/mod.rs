@@ -11,6 +11,7 @@
 //!
 //! Everything serializes with postcard; secrets are zeroized on drop.
 
+pub mod nv;
 pub mod objects;
 pub mod pcr;
 pub mod ticket;
@@ -132,6 +133,8 @@ pub struct PermanentState {
     pub persistent: Vec<crate::objects::PersistentObject>,
     /// Command audit settings.
     pub command_audit: CommandAudit,
+    /// NV indices and the counter high-water mark.
+    pub nv: nv::NvState,
 }
 
 /// What an orderly Shutdown leaves for the next Startup.
@@ -160,6 +163,8 @@ pub struct ClearState {
     pub platform_auth: Tpm2bAuth,
     /// platformPolicy
     pub platform_policy: AuthPolicy,
+    /// TPM2_NV_GlobalWriteLock is in effect (GLOBALLOCK indices are write locked).
+    pub nv_global_lock: bool,
 }
 
 impl Default for ClearState {
@@ -170,6 +175,7 @@ impl Default for ClearState {
             ph_enable_nv: true,
             platform_auth: Tpm2bAuth::empty(),
             platform_policy: AuthPolicy::default(),
+            nv_global_lock: false,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod attest;
 pub mod constants;
+pub mod nv;
 pub mod properties;
 pub mod public;
 pub mod sensitive;
