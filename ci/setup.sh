@@ -12,6 +12,9 @@ PACKAGES=(
   python3-tpm2-pytss    # ESAPI from Python (benchmarks, session tests)
   swtpm swtpm-tools     # the peer we compare with, and the stand-in hardware TPM
   openssl               # independent check of digests and signatures
+  qemu-system-x86       # guests that boot with the vTPM (-tpmdev emulator)
+  linux-image-amd64 busybox-static cpio   # the test guest: Debian kernel + busybox initramfs
+  ovmf                  # UEFI firmware for measured-boot tests
   ca-certificates
 )
 

@@ -96,6 +96,11 @@ pub fn wait_timeout(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 
 /// Runs a command to completion (at most 60 s) and returns its output.
 pub fn run_timeout(cmd: &mut Command) -> Output {
+    run_with_timeout(cmd, Duration::from_secs(60))
+}
+
+/// Runs `cmd` to completion, failing the test after `limit`.
+pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -114,7 +119,7 @@ pub fn run_timeout(cmd: &mut Command) -> Output {
         let _ = err.read_to_end(&mut v);
         v
     });
-    let status = wait_timeout(&mut child, Duration::from_secs(60)).expect("command timed out");
+    let status = wait_timeout(&mut child, limit).expect("command timed out");
     Output {
         status,
         stdout: t_out.join().unwrap(),

@@ -1,0 +1,178 @@
+//! Guests that boot with the vTPM: QEMU (TCG) with `-tpmdev emulator` attached to
+//! `vtpm swtpm socket` through its control socket, as QEMU documents for swtpm.
+//! The guest is Debian's kernel with a busybox initramfs built here; it reports
+//! what Linux sees of its TPM on the serial console.
+
+mod common;
+use common::*;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The newest Debian kernel image on this machine.
+fn kernel() -> Option<PathBuf> {
+    let mut k: Vec<PathBuf> = fs::read_dir("/boot")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("vmlinuz-"))
+        })
+        .collect();
+    k.sort();
+    k.pop()
+}
+
+const INIT: &str = r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo "VTPM-MAJOR=$(cat /sys/class/tpm/tpm0/tpm_version_major 2>&1)"
+for i in 0 16 23; do echo "VTPM-PCR$i=$(cat /sys/class/tpm/tpm0/pcr-sha256/$i 2>&1)"; done
+echo "VTPM-PCR1-SHA1=$(cat /sys/class/tpm/tpm0/pcr-sha1/1 2>&1)"
+echo "VTPM-HWRNG=$(cat /sys/class/misc/hw_random/rng_current 2>&1)"
+echo "VTPM-RNG=$(head -c 16 /dev/hwrng 2>&1 | od -An -tx1 | tr -d ' \n')"
+echo VTPM-DONE
+poweroff -f
+"#;
+
+/// A gzipped newc initramfs with busybox and [`INIT`].
+fn initramfs(dir: &Path) -> PathBuf {
+    let root = dir.join("root");
+    for d in ["bin", "proc", "sys", "dev"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+    }
+    fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+    fs::write(root.join("init"), INIT).unwrap();
+    fs::set_permissions(
+        root.join("init"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = dir.join("initrd.gz");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "cd '{}' && find . | cpio -o -H newc 2>/dev/null | gzip -1 > '{}'",
+            root.display(),
+            out.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success(), "building the initramfs failed");
+    out
+}
+
+/// Boots the guest with `device` (tpm-tis or tpm-crb) and returns its console.
+fn boot(dir: &Path, device: &str) -> (String, String) {
+    let ctrl = dir.join(format!("{device}.sock"));
+    let state = dir.join(format!("{device}-state"));
+    let log = dir.join(format!("{device}-vtpm.log"));
+    let mut vtpm_child = vtpm()
+        .args(["swtpm", "socket", "--tpm2"])
+        .arg("--tpmstate")
+        .arg(format!("dir={}", state.display()))
+        .arg("--ctrl")
+        .arg(format!("type=unixio,path={}", ctrl.display()))
+        .arg("--log")
+        .arg(format!("file={},level=20", log.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ctrl.exists() {
+        assert!(Instant::now() < deadline, "vtpm did not listen");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let kernel = kernel().unwrap();
+    let initrd = initramfs(dir);
+    let out = run_with_timeout(
+        Command::new("qemu-system-x86_64")
+            .args(["-accel", "tcg", "-m", "256", "-nographic", "-no-reboot"])
+            .arg("-kernel")
+            .arg(&kernel)
+            .arg("-initrd")
+            .arg(&initrd)
+            .args(["-append", "console=ttyS0 panic=-1 quiet rdinit=/init"])
+            .arg("-chardev")
+            .arg(format!("socket,id=chrtpm,path={}", ctrl.display()))
+            .args(["-tpmdev", "emulator,id=tpm0,chardev=chrtpm"])
+            .args(["-device", &format!("{device},tpmdev=tpm0")]),
+        Duration::from_secs(300),
+    );
+    // QEMU ends the vTPM with CMD_SHUTDOWN when it exits.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while vtpm_child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = vtpm_child.kill();
+            panic!("vtpm did not exit after QEMU's CMD_SHUTDOWN");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        fs::read_to_string(&log).unwrap_or_default(),
+    )
+}
+
+fn value<'a>(console: &'a str, key: &str) -> &'a str {
+    console
+        .lines()
+        // The console may put terminal escapes before a line.
+        .find_map(|l| l.split_once(&format!("VTPM-{key}=")).map(|(_, v)| v))
+        .unwrap_or_else(|| panic!("no {key} in the guest output:\n{console}"))
+        .trim()
+}
+
+fn guest_sees_a_tpm2(device: &str) {
+    let td = TestDir::new();
+    let (console, log) = boot(td.path(), device);
+    assert!(
+        console.contains("VTPM-DONE"),
+        "{console}\n--- vtpm log ---\n{log}"
+    );
+    assert_eq!(value(&console, "MAJOR"), "2", "{console}");
+    // The firmware (SeaBIOS) measured into PCR 0; PCRs 16 and 23 are untouched.
+    let pcr0 = value(&console, "PCR0");
+    assert_eq!(pcr0.len(), 64);
+    assert_ne!(pcr0, "0".repeat(64), "the firmware measured nothing");
+    assert_eq!(value(&console, "PCR16"), "0".repeat(64));
+    assert_eq!(value(&console, "PCR23"), "0".repeat(64));
+    assert_eq!(value(&console, "PCR1-SHA1").len(), 40);
+    // QEMU spoke the control protocol as it does to swtpm.
+    for what in ["CMD_INIT", "CMD_SHUTDOWN"] {
+        assert!(log.contains(what), "no {what} in the vtpm log:\n{log}");
+    }
+    if device == "tpm-tis" {
+        // Linux registers the TPM as a hardware RNG on TIS.
+        assert_eq!(value(&console, "HWRNG"), "tpm-rng-0");
+        assert_eq!(value(&console, "RNG").len(), 32);
+    }
+}
+
+#[test]
+fn linux_guest_with_tpm_tis() {
+    require!("qemu-system-x86_64", "busybox", "cpio");
+    if kernel().is_none() {
+        eprintln!("skipped: no kernel in /boot (linux-image-amd64)");
+        return;
+    }
+    guest_sees_a_tpm2("tpm-tis");
+}
+
+#[test]
+fn linux_guest_with_tpm_crb() {
+    require!("qemu-system-x86_64", "busybox", "cpio");
+    if kernel().is_none() {
+        eprintln!("skipped: no kernel in /boot (linux-image-amd64)");
+        return;
+    }
+    guest_sees_a_tpm2("tpm-crb");
+}
