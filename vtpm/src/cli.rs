@@ -95,6 +95,10 @@ pub enum Command {
     /// options). A link to `vtpm` named `swtpm` runs this directly.
     Swtpm(SwtpmArgs),
 
+    /// A client of the swtpm control protocol with swtpm_ioctl's options
+    /// (`vtpm swtpm-ioctl --unix SOCK -c`). A link named `swtpm_ioctl` runs it.
+    SwtpmIoctl(SwtpmArgs),
+
     /// Print version information.
     Version,
 }

@@ -55,6 +55,16 @@ fn invoked_as() -> Option<String> {
 }
 
 fn main() -> ExitCode {
+    if invoked_as().as_deref() == Some("swtpm_ioctl") {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        return match cmd::swtpm_ioctl::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("swtpm_ioctl: error: {e}");
+                e.exit_code()
+            }
+        };
+    }
     if invoked_as().as_deref() == Some("swtpm") {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let result = cmd::swtpm::run(&args, false);

@@ -235,3 +235,69 @@ fn command_line_errors_and_the_swtpm_name() {
     let out = Command::new(&link).arg("--help").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("--tpmstate"));
 }
+
+/// `vtpm swtpm-ioctl` (swtpm_ioctl under its own name) talks to the real swtpm
+/// and to the vtpm front alike, and prints what swtpm_ioctl prints.
+#[test]
+fn our_swtpm_ioctl_against_swtpm_and_vtpm() {
+    require!("swtpm", "swtpm_ioctl");
+    let td = TestDir::new();
+    let sw_state = td.path().join("swtpm-state");
+    fs::create_dir_all(&sw_state).unwrap();
+    let sw_ctrl = td.path().join("swtpm.ctrl");
+    let mut swtpm = Command::new("swtpm")
+        .args(["socket", "--tpm2", "--flags", "not-need-init"])
+        .arg("--tpmstate")
+        .arg(format!("dir={}", sw_state.display()))
+        .arg("--ctrl")
+        .arg(format!("type=unixio,path={}", sw_ctrl.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sw_ctrl.exists() {
+        assert!(Instant::now() < deadline, "swtpm did not start");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let ours = |sock: &Path, args: &[&str]| {
+        let out = ok(vtpm().arg("swtpm-ioctl").arg("--unix").arg(sock).args(args));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let theirs = |sock: &Path, args: &[&str]| {
+        let out = ok(Command::new("swtpm_ioctl")
+            .arg("--unix")
+            .arg(sock)
+            .args(args));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Same output as swtpm_ioctl, against swtpm itself.
+    for args in [&["-c"][..], &["-e"], &["-b", "0"], &["-g"]] {
+        assert_eq!(ours(&sw_ctrl, args), theirs(&sw_ctrl, args), "{args:?}");
+    }
+    assert!(ours(&sw_ctrl, &["--info", "1"]).contains("\"family\":\"2.0\""));
+    let _ = swtpm.kill();
+    let _ = swtpm.wait();
+
+    // And against the vtpm front, with a state blob saved by one and loaded by it.
+    let f = Front::start_with(td.path(), "v", "not-need-init", true);
+    let sock = f.ctrl.clone().unwrap();
+    assert_eq!(ours(&sock, &["-c"]), theirs(&sock, &["-c"]));
+    let blob = td.path().join("perm.blob");
+    ours(&sock, &["--save", "permanent", blob.to_str().unwrap()]);
+    assert!(fs::metadata(&blob).unwrap().len() > 100);
+    ours(&sock, &["--stop"]);
+    ours(&sock, &["--load", "permanent", blob.to_str().unwrap()]);
+    ours(&sock, &["-i"]);
+    // Errors are reported, with a non-zero exit.
+    let out = vtpm()
+        .arg("swtpm-ioctl")
+        .arg("--unix")
+        .arg(&sock)
+        .args(["-l", "7"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("locality"));
+}

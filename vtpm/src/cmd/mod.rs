@@ -4,6 +4,7 @@ pub mod manufacture;
 pub mod run;
 pub mod state;
 pub mod swtpm;
+pub mod swtpm_ioctl;
 pub mod version;
 
 use crate::cli::Command;
@@ -17,6 +18,7 @@ pub fn run(command: &Command) -> Result<(), Error> {
         Command::State(crate::cli::StateCommand::Show(args)) => state::show(args),
         // Dispatched by main before the logger is set up.
         Command::Swtpm(args) => swtpm::run(&args.args, true),
+        Command::SwtpmIoctl(args) => swtpm_ioctl::run(&args.args),
         Command::Version => {
             version::run();
             Ok(())
