@@ -41,14 +41,14 @@ echo VTPM-DONE
 poweroff -f
 "#;
 
-/// A gzipped newc initramfs with busybox and [`INIT`].
-fn initramfs(dir: &Path) -> PathBuf {
+/// A gzipped newc initramfs with busybox and `init`.
+fn initramfs(dir: &Path, init: &str) -> PathBuf {
     let root = dir.join("root");
     for d in ["bin", "proc", "sys", "dev"] {
         fs::create_dir_all(root.join(d)).unwrap();
     }
     fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    fs::write(root.join("init"), INIT).unwrap();
+    fs::write(root.join("init"), init).unwrap();
     fs::set_permissions(
         root.join("init"),
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
@@ -68,8 +68,10 @@ fn initramfs(dir: &Path) -> PathBuf {
     out
 }
 
-/// Boots the guest with `device` (tpm-tis or tpm-crb) and returns its console.
-fn boot(dir: &Path, device: &str) -> (String, String) {
+/// Boots the guest with `device` (tpm-tis or tpm-crb) and returns its console and
+/// the vtpm log. With `reboot`, a guest reboot restarts the machine (QEMU resets
+/// the TPM with CMD_INIT) instead of ending QEMU.
+fn boot(dir: &Path, device: &str, init: &str, reboot: bool) -> (String, String) {
     let ctrl = dir.join(format!("{device}.sock"));
     let state = dir.join(format!("{device}-state"));
     let log = dir.join(format!("{device}-vtpm.log"));
@@ -92,10 +94,11 @@ fn boot(dir: &Path, device: &str) -> (String, String) {
         thread::sleep(Duration::from_millis(20));
     }
     let kernel = kernel().unwrap();
-    let initrd = initramfs(dir);
+    let initrd = initramfs(dir, init);
     let out = run_with_timeout(
         Command::new("qemu-system-x86_64")
-            .args(["-accel", "tcg", "-m", "256", "-nographic", "-no-reboot"])
+            .args(["-accel", "tcg", "-m", "256", "-nographic"])
+            .args(if reboot { &[][..] } else { &["-no-reboot"][..] })
             .arg("-kernel")
             .arg(&kernel)
             .arg("-initrd")
@@ -133,7 +136,7 @@ fn value<'a>(console: &'a str, key: &str) -> &'a str {
 
 fn guest_sees_a_tpm2(device: &str) {
     let td = TestDir::new();
-    let (console, log) = boot(td.path(), device);
+    let (console, log) = boot(td.path(), device, INIT, false);
     assert!(
         console.contains("VTPM-DONE"),
         "{console}\n--- vtpm log ---\n{log}"
@@ -175,4 +178,125 @@ fn linux_guest_with_tpm_crb() {
         return;
     }
     guest_sees_a_tpm2("tpm-crb");
+}
+
+/// A TPM command with one password session (empty password) for each of
+/// `auth_handles`, then `other_handles` and `params`.
+fn command(cc: u32, auth_handles: &[u32], other_handles: &[u32], params: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for h in auth_handles.iter().chain(other_handles) {
+        body.extend_from_slice(&h.to_be_bytes());
+    }
+    let session = [0x40, 0, 0, 9, 0, 0, 1, 0, 0];
+    body.extend_from_slice(&((session.len() * auth_handles.len()) as u32).to_be_bytes());
+    for _ in auth_handles {
+        body.extend_from_slice(&session);
+    }
+    body.extend_from_slice(params);
+    let mut c = vec![0x80, 0x02];
+    c.extend_from_slice(&((10 + body.len()) as u32).to_be_bytes());
+    c.extend_from_slice(&cc.to_be_bytes());
+    c.extend_from_slice(&body);
+    c
+}
+
+/// `printf` escapes for `bytes`.
+fn escaped(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\x{b:02x}")).collect()
+}
+
+const NV_INDEX: u32 = 0x0150_0001;
+const OWNER: u32 = 0x4000_0001;
+
+/// The guest reboots: PCRs start over, NV keeps what the first boot wrote.
+#[test]
+fn guest_reboot_resets_pcrs_and_keeps_nv() {
+    require!("qemu-system-x86_64", "busybox", "cpio");
+    if kernel().is_none() {
+        eprintln!("skipped: no kernel in /boot (linux-image-amd64)");
+        return;
+    }
+    let digest = [0x42u8; 32];
+    let mut extend = 1u32.to_be_bytes().to_vec();
+    extend.extend_from_slice(&0x000Bu16.to_be_bytes());
+    extend.extend_from_slice(&digest);
+    let extend = command(0x182, &[16], &[], &extend);
+    // NV_DefineSpace: OWNERWRITE | OWNERREAD | NO_DA, 8 bytes.
+    let mut public = NV_INDEX.to_be_bytes().to_vec();
+    public.extend_from_slice(&0x000Bu16.to_be_bytes());
+    public.extend_from_slice(&0x0202_0002u32.to_be_bytes());
+    public.extend_from_slice(&[0, 0, 0, 8]);
+    let mut define = vec![0, 0];
+    define.extend_from_slice(&(public.len() as u16).to_be_bytes());
+    define.extend_from_slice(&public);
+    let define = command(0x12A, &[OWNER], &[], &define);
+    let mut write = vec![0, 8];
+    write.extend_from_slice(b"BOOT1OK!");
+    write.extend_from_slice(&[0, 0]);
+    let write = command(0x137, &[OWNER], &[NV_INDEX], &write);
+    let read = command(0x14E, &[OWNER], &[NV_INDEX], &[0, 8, 0, 0]);
+    let init = format!(
+        r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+tpm() {{
+    exec 3<>/dev/tpm0
+    printf "$1" >&3
+    dd bs=4096 count=1 <&3 2>/dev/null | od -An -tx1 | tr -d ' 
+'
+    exec 3>&-
+}}
+R=$(tpm "{read}")
+if [ "$(echo $R | cut -c13-20)" = "00000000" ]; then
+    echo "VTPM-BOOT2-NV=$(echo $R | cut -c33-48)"
+    echo "VTPM-BOOT2-PCR16=$(cat /sys/class/tpm/tpm0/pcr-sha256/16)"
+    poweroff -f
+else
+    echo "VTPM-BOOT1-DEFINE=$(tpm "{define}" | cut -c13-20)"
+    echo "VTPM-BOOT1-WRITE=$(tpm "{write}" | cut -c13-20)"
+    echo "VTPM-BOOT1-EXTEND=$(tpm "{extend}" | cut -c13-20)"
+    echo "VTPM-BOOT1-PCR16=$(cat /sys/class/tpm/tpm0/pcr-sha256/16)"
+    reboot -f
+fi
+"#,
+        read = escaped(&read),
+        define = escaped(&define),
+        write = escaped(&write),
+        extend = escaped(&extend),
+    );
+    let td = TestDir::new();
+    let (console, log) = boot(td.path(), "tpm-tis", &init, true);
+    let ctx = || format!("{console}\n--- vtpm log ---\n{log}");
+    assert_eq!(value(&console, "BOOT1-DEFINE"), "00000000", "{}", ctx());
+    assert_eq!(value(&console, "BOOT1-WRITE"), "00000000", "{}", ctx());
+    assert_eq!(value(&console, "BOOT1-EXTEND"), "00000000", "{}", ctx());
+    let mut h = [0u8; 64];
+    h[32..].copy_from_slice(&digest);
+    let want: String = sha256_hex(&h);
+    assert_eq!(
+        value(&console, "BOOT1-PCR16").to_lowercase(),
+        want,
+        "{}",
+        ctx()
+    );
+    assert_eq!(value(&console, "BOOT2-PCR16"), "0".repeat(64), "{}", ctx());
+    let nv = value(&console, "BOOT2-NV");
+    assert_eq!(
+        nv,
+        "424f4f54314f4b21",
+        "NV written before the reboot: {}",
+        ctx()
+    );
+    // QEMU reset the TPM at the reboot (a second CMD_INIT).
+    assert!(log.matches("CMD_INIT").count() >= 2, "{log}");
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
