@@ -125,6 +125,13 @@ fn error_response(rc: u32) -> Vec<u8> {
     v
 }
 
+/// The big-endian `u32` a control message or reply starts with.
+fn first_u32(b: &[u8]) -> u32 {
+    b.get(0..4)
+        .and_then(|x| <[u8; 4]>::try_from(x).ok())
+        .map_or(0, u32::from_be_bytes)
+}
+
 fn rc_of(response: &[u8]) -> u32 {
     response
         .get(6..10)
@@ -483,6 +490,11 @@ fn serve_ctrl<S: CtrlStream>(front: &Arc<Front>, mut stream: S, peer: &str) -> b
             };
             match decoded {
                 Ok((req, used)) => {
+                    // The code and size only: state blobs hold secrets.
+                    log::trace!(
+                        "control {peer}: command 0x{:02x} ({used} bytes)",
+                        first_u32(&buf)
+                    );
                     let (reply, exit) = if req == CtrlRequest::SetDataFd {
                         (set_data_fd(front, fds.pop(), peer), false)
                     } else {
@@ -492,6 +504,11 @@ fn serve_ctrl<S: CtrlStream>(front: &Arc<Front>, mut stream: S, peer: &str) -> b
                         log::warn!("control {peer}: cannot reply: {e}");
                         return false;
                     }
+                    log::trace!(
+                        "control {peer}: result 0x{:x}, {} bytes",
+                        first_u32(&reply),
+                        reply.len()
+                    );
                     if exit {
                         return true;
                     }

@@ -300,3 +300,246 @@ fn sha256_hex(data: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// An HMP monitor on a unix socket.
+struct Monitor(std::os::unix::net::UnixStream);
+
+impl Monitor {
+    fn connect(path: &Path) -> Monitor {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(s) = std::os::unix::net::UnixStream::connect(path) {
+                s.set_read_timeout(Some(Duration::from_millis(200)))
+                    .unwrap();
+                let mut m = Monitor(s);
+                m.read_until("(qemu)", Duration::from_secs(10));
+                return m;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no QEMU monitor at {}",
+                path.display()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn read_until(&mut self, marker: &str, limit: Duration) -> String {
+        use std::io::Read;
+        let deadline = Instant::now() + limit;
+        let mut text = String::new();
+        let mut buf = [0u8; 4096];
+        while !text.contains(marker) && Instant::now() < deadline {
+            if let Ok(n) = self.0.read(&mut buf) {
+                text.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        }
+        text
+    }
+
+    fn cmd(&mut self, line: &str) -> String {
+        use std::io::Write;
+        self.0.write_all(format!("{line}\n").as_bytes()).unwrap();
+        self.read_until("(qemu)", Duration::from_secs(30))
+    }
+}
+
+/// Starts `vtpm swtpm socket` for a guest; returns the child and its control socket.
+fn start_front(dir: &Path, name: &str) -> (std::process::Child, PathBuf, PathBuf) {
+    let ctrl = dir.join(format!("{name}.sock"));
+    let log = dir.join(format!("{name}-vtpm.log"));
+    let child = vtpm()
+        .args(["swtpm", "socket", "--tpm2"])
+        .arg("--tpmstate")
+        .arg(format!(
+            "dir={}",
+            dir.join(format!("{name}-state")).display()
+        ))
+        .arg("--ctrl")
+        .arg(format!("type=unixio,path={}", ctrl.display()))
+        .arg("--log")
+        .arg(format!("file={},level=20", log.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ctrl.exists() {
+        assert!(Instant::now() < deadline, "vtpm did not listen");
+        thread::sleep(Duration::from_millis(20));
+    }
+    (child, ctrl, log)
+}
+
+fn qemu(ctrl: &Path, initrd: &Path, monitor: &Path, console: &Path) -> Command {
+    let mut c = Command::new("qemu-system-x86_64");
+    c.args([
+        "-accel",
+        "tcg",
+        "-m",
+        "256",
+        "-display",
+        "none",
+        "-no-reboot",
+    ])
+    .arg("-kernel")
+    .arg(kernel().unwrap())
+    .arg("-initrd")
+    .arg(initrd)
+    .args(["-append", "console=ttyS0 panic=-1 quiet rdinit=/init"])
+    .arg("-serial")
+    .arg(format!("file:{}", console.display()))
+    .arg("-monitor")
+    .arg(format!("unix:{},server=on,wait=off", monitor.display()))
+    .arg("-chardev")
+    .arg(format!("socket,id=chrtpm,path={}", ctrl.display()))
+    .args(["-tpmdev", "emulator,id=tpm0,chardev=chrtpm"])
+    .args(["-device", "tpm-tis,tpmdev=tpm0"])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    c
+}
+
+/// A running guest is migrated to a file and restored in a new QEMU with a new
+/// vtpm: its PCRs and NV come along, and it keeps using its TPM.
+#[test]
+fn guest_migration_to_a_file_keeps_the_tpm() {
+    require!("qemu-system-x86_64", "busybox", "cpio");
+    if kernel().is_none() {
+        eprintln!("skipped: no kernel in /boot (linux-image-amd64)");
+        return;
+    }
+    let digest = [0x37u8; 32];
+    let mut extend = 1u32.to_be_bytes().to_vec();
+    extend.extend_from_slice(&0x000Bu16.to_be_bytes());
+    extend.extend_from_slice(&digest);
+    let extend = command(0x182, &[16], &[], &extend);
+    let init = format!(
+        r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+exec 3<>/dev/tpm0
+printf "{extend}" >&3
+dd bs=4096 count=1 <&3 >/dev/null 2>&1
+exec 3>&-
+echo VTPM-READY
+i=0
+while true; do
+    i=$((i+1))
+    echo "VTPM-TICK$i=$(cat /sys/class/tpm/tpm0/pcr-sha256/16) rng=$(head -c 4 /dev/hwrng | od -An -tx1 | tr -d ' \n')"
+    sleep 1
+done
+"#,
+        extend = escaped(&extend),
+    );
+    let td = TestDir::new();
+    let dir = td.path();
+    let initrd = initramfs(dir, &init);
+    let image = dir.join("guest.mig");
+    let mut h = [0u8; 64];
+    h[32..].copy_from_slice(&digest);
+    let want = sha256_hex(&h).to_uppercase();
+
+    // Source.
+    let (mut src_tpm, src_ctrl, src_log) = start_front(dir, "src");
+    let src_console = dir.join("src.console");
+    let mut src = qemu(&src_ctrl, &initrd, &dir.join("src.mon"), &src_console)
+        .spawn()
+        .unwrap();
+    let mut mon = Monitor::connect(&dir.join("src.mon"));
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while !fs::read_to_string(&src_console)
+        .unwrap_or_default()
+        .contains("VTPM-TICK2=")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the source guest did not come up:\n{}",
+            fs::read_to_string(&src_console).unwrap_or_default()
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    let before = fs::read_to_string(&src_console).unwrap();
+    assert!(before.contains(&format!("={want} ")), "{before}");
+    mon.cmd("stop");
+    mon.cmd(&format!("migrate \"exec:cat > {}\"", image.display()));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let info = mon.cmd("info migrate");
+        if info.contains("Migration status: completed") {
+            break;
+        }
+        assert!(!info.contains("failed"), "{info}");
+        assert!(
+            Instant::now() < deadline,
+            "migration did not complete: {info}"
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    mon.cmd("quit");
+    let _ = src.wait();
+    let _ = src_tpm.wait();
+    let src_log = fs::read_to_string(&src_log).unwrap_or_default();
+
+    // Destination: a new vtpm with an empty state directory.
+    let (mut dst_tpm, dst_ctrl, dst_log) = start_front(dir, "dst");
+    let dst_console = dir.join("dst.console");
+    let mut cmd = qemu(&dst_ctrl, &initrd, &dir.join("dst.mon"), &dst_console);
+    cmd.arg("-incoming")
+        .arg(format!("exec:cat {}", image.display()));
+    let mut dst = cmd.spawn().unwrap();
+    let mut mon = Monitor::connect(&dir.join("dst.mon"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        // "paused (inmigrate)" while the image loads, then "paused" (the source
+        // was stopped before the migration).
+        let status = mon.cmd("info status");
+        if !status.contains("inmigrate")
+            && (status.contains("paused") || status.contains("running"))
+        {
+            if status.contains("paused") {
+                mon.cmd("cont");
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "incoming migration did not finish: {status}"
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let after = loop {
+        let text = fs::read_to_string(&dst_console).unwrap_or_default();
+        if text.matches("VTPM-TICK").count() >= 2 {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restored guest did not go on:\n{text}\n--- vtpm ---\n{}",
+            fs::read_to_string(&dst_log).unwrap_or_default()
+        );
+        thread::sleep(Duration::from_millis(200));
+    };
+    mon.cmd("quit");
+    let _ = dst.wait();
+    let _ = dst_tpm.wait();
+    let dst_log = fs::read_to_string(&dst_log).unwrap_or_default();
+    // The restored guest reads the PCR value extended before the migration, and
+    // its TPM still answers (hwrng reads go through it).
+    let ticks: Vec<&str> = after.lines().filter(|l| l.contains("VTPM-TICK")).collect();
+    for t in &ticks {
+        assert!(t.contains(&format!("={want} ")), "{t}\n{dst_log}");
+        assert!(t.contains("rng=") && !t.ends_with("rng="), "{t}");
+    }
+    assert!(src_log.contains("GET_STATEBLOB") || !src_log.is_empty());
+    assert!(
+        dst_log.contains("SET_STATEBLOB: permanent state replaced"),
+        "{dst_log}"
+    );
+    assert!(dst_log.contains("resumed the volatile state"), "{dst_log}");
+}
