@@ -3,6 +3,7 @@
 pub mod capability;
 pub mod clock;
 pub mod context;
+pub mod credential;
 pub mod hash;
 pub mod hierarchy;
 pub mod object;

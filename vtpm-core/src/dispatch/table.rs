@@ -158,8 +158,8 @@ impl Row {
 }
 
 use commands::{
-    capability, clock, context, hash, hierarchy, object, pcr, primary, random, session, startup,
-    testing,
+    capability, clock, context, credential, hash, hierarchy, object, pcr, primary, random, session,
+    startup, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -277,6 +277,13 @@ pub static COMMANDS: &[CommandEntry] = &[
     row(TpmCc::SHUTDOWN, &[], startup::shutdown).nv().entry(),
     row(TpmCc::STIR_RANDOM, &[], random::stir_random).entry(),
     row(
+        TpmCc::ACTIVATE_CREDENTIAL,
+        &[h(Object, Admin), h(Object, User)],
+        credential::activate_credential,
+    )
+    .read_only()
+    .entry(),
+    row(
         TpmCc::OBJECT_CHANGE_AUTH,
         &[h(Object, Admin), h(Object, NoAuth)],
         object::object_change_auth,
@@ -318,6 +325,13 @@ pub static COMMANDS: &[CommandEntry] = &[
         .rhandle()
         .read_only()
         .entry(),
+    row(
+        TpmCc::MAKE_CREDENTIAL,
+        &[h(Object, NoAuth)],
+        credential::make_credential,
+    )
+    .read_only()
+    .entry(),
     row(
         TpmCc::READ_PUBLIC,
         &[h(Object, NoAuth)],
