@@ -4,6 +4,7 @@ pub mod audit;
 pub mod capability;
 pub mod clock;
 pub mod context;
+pub mod credential;
 pub mod hash;
 pub mod hierarchy;
 pub mod nv;

@@ -9,10 +9,9 @@ use crate::marshal::{Reader, Unmarshal};
 use crate::rc::{TpmRc, TpmResult};
 use crate::session::{new_nonce, Binding, Session, SessionSymmetric, SessionType};
 use crate::types::constants::{TpmAlgId, TpmRh};
-use crate::types::sized::{Tpm2b, Tpm2bNonce};
+use crate::types::sized::Tpm2bNonce;
 
-/// TPM2B_ENCRYPTED_SECRET — Part 2, 11.4.33 (sizeof TPMU_ENCRYPTED_SECRET).
-pub type Tpm2bEncryptedSecret = Tpm2b<512>;
+pub use crate::types::sized::Tpm2bEncryptedSecret;
 
 /// TPM_SE — Part 2, Table 18.
 impl Unmarshal for SessionType {

@@ -164,8 +164,8 @@ impl Row {
 }
 
 use commands::{
-    audit, capability, clock, context, hash, hierarchy, nv, object, pcr, primary, random, session,
-    startup, testing,
+    audit, capability, clock, context, credential, hash, hierarchy, nv, object, pcr, primary,
+    random, session, startup, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -355,6 +355,13 @@ pub static COMMANDS: &[CommandEntry] = &[
     row(TpmCc::SHUTDOWN, &[], startup::shutdown).nv().entry(),
     row(TpmCc::STIR_RANDOM, &[], random::stir_random).entry(),
     row(
+        TpmCc::ACTIVATE_CREDENTIAL,
+        &[h(Object, Admin), h(Object, User)],
+        credential::activate_credential,
+    )
+    .read_only()
+    .entry(),
+    row(
         TpmCc::NV_READ,
         &[h(NvAuth, User), h(NvIndex, NoAuth)],
         nv::read,
@@ -410,6 +417,13 @@ pub static COMMANDS: &[CommandEntry] = &[
         .rhandle()
         .read_only()
         .entry(),
+    row(
+        TpmCc::MAKE_CREDENTIAL,
+        &[h(Object, NoAuth)],
+        credential::make_credential,
+    )
+    .read_only()
+    .entry(),
     row(
         TpmCc::NV_READ_PUBLIC,
         &[h(NvIndex, NoAuth)],

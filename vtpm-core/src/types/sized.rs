@@ -96,6 +96,11 @@ pub type Tpm2bMaxBuffer = Tpm2b<MAX_BUFFER>;
 pub type Tpm2bEvent = Tpm2b<1024>;
 /// TPM2B_SENSITIVE_DATA — Part 2, 11.1.14 (128 bytes in this profile).
 pub type Tpm2bSensitiveData = Tpm2b<128>;
+/// TPM2B_ENCRYPTED_SECRET — Part 2, 11.4.33 (sizeof TPMU_ENCRYPTED_SECRET).
+pub type Tpm2bEncryptedSecret = Tpm2b<512>;
+/// TPM2B_ID_OBJECT — Part 2, 10.6.3: TPMS_ID_OBJECT (integrityHMAC, a
+/// TPM2B_DIGEST, then encIdentity, an encrypted TPM2B_DIGEST).
+pub type Tpm2bIdObject = Tpm2b<{ 2 * (MAX_DIGEST_SIZE + 2) }>;
 
 #[cfg(test)]
 mod tests {
