@@ -14,6 +14,7 @@
 
 pub mod create;
 pub mod protect;
+pub mod signing;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod validate;

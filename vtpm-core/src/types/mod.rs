@@ -4,6 +4,7 @@ pub mod constants;
 pub mod properties;
 pub mod public;
 pub mod sensitive;
+pub mod signature;
 pub mod sized;
 pub mod structures;
 
