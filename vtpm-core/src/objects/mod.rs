@@ -15,6 +15,7 @@
 pub mod create;
 pub mod protect;
 pub mod secret;
+pub mod signing;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod validate;

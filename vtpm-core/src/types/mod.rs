@@ -6,6 +6,7 @@ pub mod nv;
 pub mod properties;
 pub mod public;
 pub mod sensitive;
+pub mod signature;
 pub mod sized;
 pub mod structures;
 

@@ -111,7 +111,7 @@ pub const ALG_ECC_SCHEME: &[TpmAlgId] = &[
 /// Reads a TPMI_ algorithm selector: `TPM_ALG_NULL` when `allow_null` (the `+`
 /// of Part 2), else a member of `members` that `table` implements; anything else
 /// is `rc`.
-fn alg_in(
+pub(crate) fn alg_in(
     r: &mut Reader<'_>,
     table: &AlgorithmTable,
     members: &[TpmAlgId],
@@ -132,7 +132,7 @@ fn alg_in(
 }
 
 /// Reads a TPMI_ALG_HASH (no NULL) that `table` implements; else `TPM_RC_HASH`.
-fn hash_in(r: &mut Reader<'_>, table: &AlgorithmTable) -> TpmResult<HashAlg> {
+pub(crate) fn hash_in(r: &mut Reader<'_>, table: &AlgorithmTable) -> TpmResult<HashAlg> {
     let h = HashAlg::unmarshal(r)?;
     if table.implements(h.alg_id()) {
         Ok(h)
