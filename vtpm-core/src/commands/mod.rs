@@ -1,5 +1,6 @@
 //! Command handlers, one module per TPM 2.0 Library Part 3 clause.
 
+pub mod asymmetric;
 pub mod audit;
 pub mod capability;
 pub mod clock;
@@ -14,4 +15,5 @@ pub mod primary;
 pub mod random;
 pub mod session;
 pub mod startup;
+pub mod symmetric;
 pub mod testing;

@@ -164,8 +164,8 @@ impl Row {
 }
 
 use commands::{
-    audit, capability, clock, context, credential, hash, hierarchy, nv, object, pcr, primary,
-    random, session, startup, testing,
+    asymmetric, audit, capability, clock, context, credential, hash, hierarchy, nv, object, pcr,
+    primary, random, session, startup, symmetric, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -410,6 +410,13 @@ pub static COMMANDS: &[CommandEntry] = &[
         context::context_save,
     )
     .entry(),
+    row(
+        TpmCc::ENCRYPT_DECRYPT,
+        &[h(Object, User)],
+        symmetric::encrypt_decrypt,
+    )
+    .read_only()
+    .entry(),
     row(TpmCc::FLUSH_CONTEXT, &[], context::flush_context)
         .read_only()
         .entry(),
@@ -446,6 +453,9 @@ pub static COMMANDS: &[CommandEntry] = &[
     .rhandle()
     .read_only()
     .entry(),
+    row(TpmCc::ECC_PARAMETERS, &[], asymmetric::ecc_parameters)
+        .read_only()
+        .entry(),
     row(TpmCc::GET_CAPABILITY, &[], capability::get_capability)
         .read_only()
         .entry(),
@@ -479,6 +489,13 @@ pub static COMMANDS: &[CommandEntry] = &[
         object::create_loaded,
     )
     .rhandle()
+    .read_only()
+    .entry(),
+    row(
+        TpmCc::ENCRYPT_DECRYPT2,
+        &[h(Object, User)],
+        symmetric::encrypt_decrypt2,
+    )
     .read_only()
     .entry(),
 ];

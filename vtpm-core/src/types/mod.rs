@@ -1,5 +1,6 @@
 //! TCG Part 2 types: constants, size-prefixed buffers and structures.
 
+pub mod asymmetric;
 pub mod attest;
 pub mod constants;
 pub mod nv;
