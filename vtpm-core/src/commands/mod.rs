@@ -7,6 +7,7 @@ pub mod hash;
 pub mod hierarchy;
 pub mod object;
 pub mod pcr;
+pub mod policy;
 pub mod primary;
 pub mod random;
 pub mod session;

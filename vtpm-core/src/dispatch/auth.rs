@@ -69,10 +69,12 @@ pub struct CommandAuth<'a> {
     pub auth_handles: &'a [(u32, AuthRole)],
     /// The parameter area as received.
     pub params: &'a [u8],
+    /// The locality the command arrived at.
+    pub locality: u8,
 }
 
 /// cpHash = H(commandCode || Name(handle)... || parameters) — Part 1 §18.7.
-fn cp_hash(tpm: &Tpm, alg: HashAlg, c: &CommandAuth<'_>) -> Vec<u8> {
+pub(crate) fn cp_hash(tpm: &Tpm, alg: HashAlg, c: &CommandAuth<'_>) -> Vec<u8> {
     let names: Vec<Vec<u8>> = c.handles.iter().map(|h| tpm.entity_name(*h)).collect();
     let cc = c.cc.0.to_be_bytes();
     let mut parts: Vec<&[u8]> = Vec::with_capacity(names.len().saturating_add(2));
@@ -125,7 +127,7 @@ pub fn authorize(
         }
     }
 
-    for (i, ((handle, _role), s)) in c.auth_handles.iter().zip(sessions.iter()).enumerate() {
+    for (i, ((handle, role), s)) in c.auth_handles.iter().zip(sessions.iter()).enumerate() {
         let n = u8::try_from(i.saturating_add(1)).unwrap_or(u8::MAX);
         tpm.da_update(platform);
         let da_protected = tpm.is_da_protected(*handle);
@@ -139,7 +141,15 @@ pub fn authorize(
             .entity_auth(*handle)
             .map(<[u8]>::to_vec)
             .ok_or(TpmRc::AUTH_UNAVAILABLE)?;
-        let ok = if s.handle == TPM_RS_PW {
+        let auth = zeroize::Zeroizing::new(auth);
+        let is_policy = TpmHt::of(s.handle) == TpmHt::POLICY_SESSION;
+        if !is_policy && !tpm.auth_value_allowed(*handle, *role) {
+            // Part 1 §19.2: this role needs a policy session for this entity.
+            return Err(TpmRc::AUTH_UNAVAILABLE.at_session(n));
+        }
+        let ok = if is_policy {
+            crate::session::policy::check_policy_auth(tpm, c, *handle, s, &auth, n)?
+        } else if s.handle == TPM_RS_PW {
             let given = crate::commands::hierarchy::auth_value(s.hmac.as_slice())?;
             ct_eq(&auth, given.as_slice())
         } else {
@@ -214,11 +224,21 @@ pub fn write_session_responses(
         };
         session.nonce_tpm.clone_from(&nonce);
         let key = match entity {
-            Some(h) => session.hmac_key(h, &auth),
-            None => session.session_key.clone(),
+            Some(h) if session.kind == SessionType::Hmac => session.hmac_key(h, &auth),
+            _ => crate::session::policy::policy_hmac_key(session, &auth),
         };
+        let key = zeroize::Zeroizing::new(key);
         let rp = alg.digest_parts(&[&0u32.to_be_bytes(), &cc.0.to_be_bytes(), response_params]);
-        let hmac = alg.hmac_parts(&key, &[&rp, &nonce, s.nonce.as_slice(), &[s.attributes]]);
+        let hmac = if session.kind != SessionType::Hmac && session.policy.is_password_needed {
+            // PolicyPassword: the response carries no HMAC (Part 1 §19.6.13).
+            Vec::new()
+        } else {
+            alg.hmac_parts(&key, &[&rp, &nonce, s.nonce.as_slice(), &[s.attributes]])
+        };
+        if session.kind == SessionType::Policy && entity.is_some() {
+            // A policy session that authorized a command starts over (Part 1 §19.7.1).
+            session.policy = crate::session::PolicyState::new(alg);
+        }
         w.tpm2b(&nonce);
         w.u8(s.attributes);
         w.tpm2b(&hmac);

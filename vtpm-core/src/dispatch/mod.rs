@@ -259,6 +259,7 @@ fn execute_inner(
             handles: &handles,
             auth_handles: &auth_handles,
             params: param_bytes,
+            locality,
         },
         &sessions,
         nv_changed,
