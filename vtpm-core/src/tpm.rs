@@ -443,6 +443,15 @@ impl Tpm {
                 }
                 _ => Err(TpmRc::VALUE),
             },
+            HandleKind::PolicySession => {
+                if TpmHt::of(handle) != TpmHt::POLICY_SESSION {
+                    Err(TpmRc::VALUE)
+                } else if self.sessions.get(handle).is_some() {
+                    Ok(())
+                } else {
+                    Err(TpmRc::REFERENCE_H0)
+                }
+            }
             HandleKind::ObjectOrNull => {
                 if handle == TpmRh::NULL.0 {
                     Ok(())

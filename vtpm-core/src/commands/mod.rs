@@ -11,6 +11,7 @@ pub mod hierarchy;
 pub mod nv;
 pub mod object;
 pub mod pcr;
+pub mod policy;
 pub mod primary;
 pub mod random;
 pub mod session;

@@ -50,13 +50,13 @@ impl Unmarshal for SessionSymmetric {
 
 /// TPM2_StartAuthSession — Part 3 §11.1.
 ///
-/// Starts an HMAC session, bound or unbound. The session key is
+/// Starts an HMAC, policy or trial session, bound or unbound; a policy session's
+/// policyDigest starts as zeros of the authHash size (Part 1 §19.7). The session key is
 /// KDFa(authHash, bindAuth || salt, "ATH", nonceTPM, nonceCaller).
 ///
 /// `TPM_RC_SIZE` (parameter 1): nonceCaller shorter than 16 octets or longer than
 /// the authHash digest; `TPM_RC_VALUE` (parameter 2): a salt without a tpmKey;
-/// `TPM_RC_VALUE` (parameter 3): unknown session type; policy and trial sessions
-/// are not supported yet (also `TPM_RC_VALUE`, parameter 3); `TPM_RC_SYMMETRIC`,
+/// `TPM_RC_VALUE` (parameter 3): unknown session type; `TPM_RC_SYMMETRIC`,
 /// `TPM_RC_KEY_SIZE`, `TPM_RC_MODE` (parameter 4); `TPM_RC_HASH` (parameter 5);
 /// `TPM_RC_HANDLE` (handle 1): salting with a tpmKey is not supported yet;
 /// `TPM_RC_SESSION_MEMORY`: three sessions are loaded.
@@ -80,10 +80,6 @@ pub fn start_auth_session(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()
         // SPEC-DEVIATION: salted sessions need key objects; until then a tpmKey
         // is refused.
         return Err(TpmRc::HANDLE.at_handle(1));
-    }
-    if kind != SessionType::Hmac {
-        // SPEC-DEVIATION: policy and trial sessions are not implemented yet.
-        return Err(TpmRc::VALUE.at_param(3));
     }
     let handle = ctx.tpm.sessions.allocate(kind)?;
     let salt: Vec<u8> = Vec::new();
@@ -123,6 +119,7 @@ pub fn start_auth_session(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()
         bind: binding,
         symmetric,
         audit_digest: None,
+        policy: crate::session::PolicyState::new(auth_hash),
     });
     ctx.out_handles.push(handle);
     ctx.out.tpm2b(&nonce_tpm);

@@ -69,6 +69,8 @@ pub struct CommandAuth<'a> {
     pub auth_handles: &'a [(u32, AuthRole)],
     /// The parameter area as received.
     pub params: &'a [u8],
+    /// The locality the command arrived at.
+    pub locality: u8,
 }
 
 /// cpHash = H(commandCode || Name(handle)... || parameters) — Part 1 §18.7.
@@ -148,7 +150,15 @@ pub fn authorize(
             .entity_auth(*handle)
             .map(<[u8]>::to_vec)
             .ok_or(TpmRc::AUTH_UNAVAILABLE)?;
-        let ok = if s.handle == TPM_RS_PW {
+        let auth = zeroize::Zeroizing::new(auth);
+        let is_policy = TpmHt::of(s.handle) == TpmHt::POLICY_SESSION;
+        if !is_policy && !tpm.auth_value_allowed(*handle, *role) {
+            // Part 1 §19.2: this role needs a policy session for this entity.
+            return Err(TpmRc::AUTH_UNAVAILABLE.at_session(n));
+        }
+        let ok = if is_policy {
+            crate::session::policy::check_policy_auth(tpm, c, *handle, s, &auth, n)?
+        } else if s.handle == TPM_RS_PW {
             let given = crate::commands::hierarchy::auth_value(s.hmac.as_slice())?;
             ct_eq(&auth, given.as_slice())
         } else {
@@ -240,11 +250,21 @@ pub fn write_session_responses(
             continue;
         };
         let key = match entity {
-            Some(h) => session.hmac_key(h, &auth),
-            None => session.session_key.clone(),
+            Some(h) if session.kind == SessionType::Hmac => session.hmac_key(h, &auth),
+            _ => crate::session::policy::policy_hmac_key(session, &auth),
         };
+        let key = zeroize::Zeroizing::new(key);
         let rp = alg.digest_parts(&[&0u32.to_be_bytes(), &cc.0.to_be_bytes(), response_params]);
-        let hmac = alg.hmac_parts(&key, &[&rp, &nonce, s.nonce.as_slice(), &[s.attributes]]);
+        let hmac = if session.kind != SessionType::Hmac && session.policy.is_password_needed {
+            // PolicyPassword: the response carries no HMAC (Part 1 §19.6.13).
+            Vec::new()
+        } else {
+            alg.hmac_parts(&key, &[&rp, &nonce, s.nonce.as_slice(), &[s.attributes]])
+        };
+        if session.kind == SessionType::Policy && entity.is_some() {
+            // A policy session that authorized a command starts over (Part 1 §19.7.1).
+            session.policy = crate::session::PolicyState::new(alg);
+        }
         w.tpm2b(&nonce);
         w.u8(s.attributes);
         w.tpm2b(&hmac);

@@ -263,6 +263,7 @@ fn execute_inner(
             handles: &handles,
             auth_handles: &auth_handles,
             params: param_bytes,
+            locality,
         },
         &sessions,
         nv_changed,
@@ -308,6 +309,7 @@ fn execute_inner(
     }
     let command_auth = auth::CommandAuth {
         cc: header.cc,
+        locality,
         handles: &handles_copy,
         auth_handles: &auth_handles,
         params: param_bytes,

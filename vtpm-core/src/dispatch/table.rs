@@ -43,6 +43,8 @@ pub enum HandleKind {
     /// TPMI_DH_ENTITY+: anything with an authValue (hierarchy, PCR, object, NV
     /// index) or TPM_RH_NULL.
     Entity,
+    /// TPMI_SH_POLICY: a loaded policy (or trial) session.
+    PolicySession,
     /// TPMI_RH_NV_INDEX: a defined NV index whose hierarchy is enabled.
     NvIndex,
     /// TPMI_RH_NV_AUTH: TPM_RH_OWNER, TPM_RH_PLATFORM or an NV index.
@@ -88,6 +90,7 @@ const fn h(kind: HandleKind, auth: AuthRole) -> HandleSpec {
 use AuthRole::{Admin, None as NoAuth, User};
 use HandleKind::{
     Context, Entity, EvictObject, NvAuth, NvIndex, Object, ObjectOrNull, Parent, Pcr, Permanent,
+    PolicySession,
 };
 
 /// TPMI_RH_HIERARCHY
@@ -165,7 +168,7 @@ impl Row {
 
 use commands::{
     asymmetric, audit, capability, clock, context, credential, hash, hierarchy, nv, object, pcr,
-    primary, random, session, startup, symmetric, testing,
+    policy, primary, random, session, startup, symmetric, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -382,6 +385,12 @@ pub static COMMANDS: &[CommandEntry] = &[
     )
     .read_only()
     .entry(),
+    row(
+        TpmCc::POLICY_SECRET,
+        &[h(Entity, User), h(PolicySession, NoAuth)],
+        policy::policy_secret,
+    )
+    .entry(),
     row(TpmCc::CREATE, &[h(Object, User)], object::create)
         .read_only()
         .entry(),
@@ -439,6 +448,48 @@ pub static COMMANDS: &[CommandEntry] = &[
     .read_only()
     .entry(),
     row(
+        TpmCc::POLICY_AUTHORIZE,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_authorize,
+    )
+    .entry(),
+    row(
+        TpmCc::POLICY_AUTH_VALUE,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_auth_value,
+    )
+    .entry(),
+    row(
+        TpmCc::POLICY_COMMAND_CODE,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_command_code,
+    )
+    .entry(),
+    row(
+        TpmCc::POLICY_CP_HASH,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_cp_hash,
+    )
+    .entry(),
+    row(
+        TpmCc::POLICY_LOCALITY,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_locality,
+    )
+    .entry(),
+    row(
+        TpmCc::POLICY_NAME_HASH,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_name_hash,
+    )
+    .entry(),
+    row(
+        TpmCc::POLICY_OR,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_or,
+    )
+    .entry(),
+    row(
         TpmCc::READ_PUBLIC,
         &[h(Object, NoAuth)],
         object::read_public,
@@ -467,6 +518,18 @@ pub static COMMANDS: &[CommandEntry] = &[
         .entry(),
     row(TpmCc::HASH, &[], hash::hash).read_only().entry(),
     row(TpmCc::PCR_READ, &[], pcr::read).read_only().entry(),
+    row(
+        TpmCc::POLICY_PCR,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_pcr,
+    )
+    .entry(),
+    row(
+        TpmCc::POLICY_RESTART,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_restart,
+    )
+    .entry(),
     row(TpmCc::READ_CLOCK, &[], clock::read_clock)
         .read_only()
         .entry(),
@@ -480,9 +543,39 @@ pub static COMMANDS: &[CommandEntry] = &[
     row(TpmCc::HASH_SEQUENCE_START, &[], hash::hash_sequence_start)
         .rhandle()
         .entry(),
+    row(
+        TpmCc::POLICY_PHYSICAL_PRESENCE,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_physical_presence,
+    )
+    .entry(),
+    row(
+        TpmCc::POLICY_DUPLICATION_SELECT,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_duplication_select,
+    )
+    .entry(),
+    row(
+        TpmCc::POLICY_GET_DIGEST,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_get_digest,
+    )
+    .entry(),
     row(TpmCc::TEST_PARMS, &[], testing::test_parms)
         .read_only()
         .entry(),
+    row(
+        TpmCc::POLICY_PASSWORD,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_password,
+    )
+    .entry(),
+    row(
+        TpmCc::POLICY_NV_WRITTEN,
+        &[h(PolicySession, NoAuth)],
+        policy::policy_nv_written,
+    )
+    .entry(),
     row(
         TpmCc::CREATE_LOADED,
         &[h(Parent, User)],

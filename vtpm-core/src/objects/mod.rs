@@ -322,6 +322,29 @@ impl Tpm {
             AuthRole::Dup => false,
         }
     }
+
+    /// The authPolicy of an entity and its hash, if it has a non-empty one
+    /// (Part 1, 19.7.2): an object's authPolicy under its nameAlg.
+    pub fn entity_policy(&self, handle: u32) -> Option<(HashAlg, Vec<u8>)> {
+        match TpmHt::of(handle) {
+            TpmHt::TRANSIENT | TpmHt::PERSISTENT => {
+                let k = self.key(handle)?;
+                let alg = k.name_alg()?;
+                let policy = k.public.auth_policy.as_slice();
+                (!policy.is_empty()).then(|| (alg, policy.to_vec()))
+            }
+            // NV indices: the authPolicy of the index's public area goes here.
+            // SPEC-DEVIATION: hierarchy policies (TPM2_SetPrimaryPolicy) and PCR
+            // policies (TPM2_PCR_SetAuthPolicy) are not kept; those entities have
+            // no authPolicy, so a policy session cannot authorize them.
+            _ => None,
+        }
+    }
+
+    /// Whether `handle` can be authorized with a policy session.
+    pub fn auth_policy_available(&self, handle: u32) -> bool {
+        self.entity_policy(handle).is_some()
+    }
 }
 
 #[cfg(test)]

@@ -72,6 +72,47 @@ pub struct Session {
     pub symmetric: SessionSymmetric,
     /// The session audit digest, once the session has audited a command.
     pub audit_digest: Option<Vec<u8>>,
+    /// Policy state (policy and trial sessions; unused by HMAC sessions).
+    pub policy: PolicyState,
+}
+
+/// The policy state of a policy or trial session (Part 1, 19.7; the reference's
+/// SESSION fields).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyState {
+    /// policyDigest (authHash size).
+    pub digest: Vec<u8>,
+    /// Command code restriction (PolicyCommandCode).
+    pub command_code: Option<u32>,
+    /// cpHash or nameHash restriction (PolicyCpHash / PolicyNameHash /
+    /// PolicyDuplicationSelect / PolicyTemplate).
+    pub cp_hash: Option<Vec<u8>>,
+    /// The restriction in `cp_hash` is a nameHash.
+    pub is_name_hash: bool,
+    /// The restriction in `cp_hash` is a templateHash.
+    pub is_template_hash: bool,
+    /// PolicyAuthValue: the HMAC includes the authValue.
+    pub is_auth_value_needed: bool,
+    /// PolicyPassword: the hmac field carries the authValue.
+    pub is_password_needed: bool,
+    /// PolicyPhysicalPresence.
+    pub is_pp_required: bool,
+    /// pcrUpdateCounter recorded by PolicyPCR.
+    pub pcr_counter: Option<u32>,
+    /// Allowed localities (TPMA_LOCALITY) set by PolicyLocality; 0: any.
+    pub locality: u8,
+    /// PolicyNvWritten: Some(writtenSet).
+    pub nv_written: Option<bool>,
+}
+
+impl PolicyState {
+    /// The initial state: a zero policyDigest of `alg` size, no restrictions.
+    pub fn new(alg: HashAlg) -> PolicyState {
+        PolicyState {
+            digest: vec![0u8; alg.digest_size()],
+            ..PolicyState::default()
+        }
+    }
 }
 
 impl Drop for Session {
@@ -263,6 +304,8 @@ pub fn new_nonce(tpm: &mut crate::tpm::Tpm, size: usize) -> Vec<u8> {
     tpm.random(&mut n);
     n
 }
+
+pub mod policy;
 
 #[cfg(test)]
 mod tests;
