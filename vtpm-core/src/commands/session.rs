@@ -6,6 +6,7 @@ use zeroize::Zeroizing;
 use crate::crypto::hash::HashAlg;
 use crate::dispatch::{Ctx, Params};
 use crate::marshal::{Reader, Unmarshal};
+use crate::objects::secret::{secret_decrypt, SECRET_LABEL};
 use crate::rc::{TpmRc, TpmResult};
 use crate::session::{new_nonce, Binding, Session, SessionSymmetric, SessionType};
 use crate::types::constants::{TpmAlgId, TpmRh};
@@ -58,7 +59,12 @@ impl Unmarshal for SessionSymmetric {
 /// the authHash digest; `TPM_RC_VALUE` (parameter 2): a salt without a tpmKey;
 /// `TPM_RC_VALUE` (parameter 3): unknown session type; `TPM_RC_SYMMETRIC`,
 /// `TPM_RC_KEY_SIZE`, `TPM_RC_MODE` (parameter 4); `TPM_RC_HASH` (parameter 5);
-/// `TPM_RC_HANDLE` (handle 1): salting with a tpmKey is not supported yet;
+/// With a tpmKey the session is salted: the salt is the secret that
+/// encryptedSalt shares with that key (RSA-OAEP or ECDH + KDFe, label "SECRET",
+/// Part 1 §24); `TPM_RC_HANDLE` (handle 1): only the key's public part is
+/// loaded; `TPM_RC_ATTRIBUTES`, `TPM_RC_KEY`, `TPM_RC_SCHEME` (handle 1): not a
+/// decryption key that can share a secret; `TPM_RC_VALUE`, `TPM_RC_SIZE`,
+/// `TPM_RC_ECC_POINT` (parameter 2): encryptedSalt does not decrypt;
 /// `TPM_RC_SESSION_MEMORY`: three sessions are loaded.
 pub fn start_auth_session(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let nonce_caller: Tpm2bNonce = p.param()?;
@@ -72,17 +78,27 @@ pub fn start_auth_session(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()
     if nonce_caller.len() < 16 || nonce_caller.len() > auth_hash.digest_size() {
         return Err(TpmRc::SIZE.at_param(1));
     }
-    if tpm_key == TpmRh::NULL.0 {
+    // The salt is a secret: wiped when this scope ends.
+    let salt: Zeroizing<Vec<u8>> = if tpm_key == TpmRh::NULL.0 {
         if !encrypted_salt.is_empty() {
             return Err(TpmRc::VALUE.at_param(2));
         }
+        Zeroizing::new(Vec::new())
     } else {
-        // SPEC-DEVIATION: salted sessions need key objects; until then a tpmKey
-        // is refused.
-        return Err(TpmRc::HANDLE.at_handle(1));
-    }
+        let key = ctx.tpm.key(tpm_key).ok_or(TpmRc::HANDLE.at_handle(1))?;
+        if key.sensitive.is_none() {
+            // Only the public part is loaded (TPM2_LoadExternal).
+            return Err(TpmRc::HANDLE.at_handle(1));
+        }
+        secret_decrypt(key, SECRET_LABEL, encrypted_salt.as_slice()).map_err(|e| {
+            if e == TpmRc::ATTRIBUTES || e == TpmRc::KEY || e == TpmRc::SCHEME {
+                e.at_handle(1)
+            } else {
+                e.at_param(2)
+            }
+        })?
+    };
     let handle = ctx.tpm.sessions.allocate(kind)?;
-    let salt: Vec<u8> = Vec::new();
     // The bound entity's authValue is a secret: wiped when this scope ends.
     let (bind_auth, binding) = if bind == TpmRh::NULL.0 {
         (Zeroizing::new(Vec::new()), None)

@@ -242,3 +242,50 @@ fn saved_sessions_end_at_startup() {
     // The NULL proof changed with the TPM Reset.
     assert_eq!(context_load(&mut t, &mut p, &saved.body).rc, 0x1DF);
 }
+
+#[test]
+fn salted_session_refusals() {
+    use crate::objects::testkit::{ecc_signing, ecc_storage, primary};
+    use crate::rc::TpmRc;
+    let (mut t, mut p) = started();
+    let start = |t: &mut crate::Tpm, p: &mut crate::TestPlatform, key: u32, salt: &[u8]| {
+        let salt = salt.to_vec();
+        run(
+            t,
+            p,
+            &Cmd::new(TpmCc::START_AUTH_SESSION)
+                .handle(key)
+                .handle(TpmRh::NULL.0)
+                .params(move |w| {
+                    w.tpm2b(&[1u8; 32]);
+                    w.tpm2b(&salt);
+                    w.u8(0);
+                    w.u16(0x0010);
+                    w.u16(0x000B);
+                }),
+        )
+        .rc
+    };
+    let (signer, _, _) = primary(&mut t, &mut p, TpmRh::OWNER.0, &ecc_signing());
+    let (storage, _, _) = primary(&mut t, &mut p, TpmRh::OWNER.0, &ecc_storage());
+    // A salt without a tpmKey.
+    assert_eq!(
+        start(&mut t, &mut p, TpmRh::NULL.0, &[1, 2, 3]),
+        TpmRc::VALUE.at_param(2).value()
+    );
+    // A signing key cannot decrypt a salt.
+    let mut point = Writer::new();
+    point.tpm2b(&[0u8; 32]);
+    point.tpm2b(&[0u8; 32]);
+    assert_eq!(
+        start(&mut t, &mut p, signer, point.as_slice()),
+        TpmRc::ATTRIBUTES.at_handle(1).value()
+    );
+    // A point that is not on the curve.
+    assert_eq!(
+        start(&mut t, &mut p, storage, point.as_slice()),
+        TpmRc::ECC_POINT.at_param(2).value()
+    );
+    // Nothing was allocated by the refusals.
+    assert_eq!(t.sessions.len(), 0);
+}

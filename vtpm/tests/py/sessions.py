@@ -55,6 +55,27 @@ for name, sym in SYMS.items():
             e.flush_context(s)
             checks += 1
 
+# Salted sessions: ESAPI encrypts a random salt to the tpmKey (RSA-OAEP, or ECDH
+# and KDFe for ECC); the session key, and so every HMAC and every encrypted
+# parameter below, depends on the TPM recovering it.
+salted = 0
+for template in ("rsa2048:aes128cfb", "ecc256:aes128cfb", "ecc384:aes256cfb"):
+    tpm_key = e.create_primary(None, template, ESYS_TR.OWNER)[0]
+    s = e.start_auth_session(tpm_key, ESYS_TR.NONE, TPM2_SE.HMAC, SYMS["aes128-cfb"],
+                             TPM2_ALG.SHA256)
+    e.trsess_set_attributes(s, ATTRS)
+    data = template.encode() * 20
+    digest, _ = e.hash(data, TPM2_ALG.SHA256, ESYS_TR.OWNER, session1=s)
+    assert bytes(digest) == hashlib.sha256(data).digest(), template
+    e.hierarchy_change_auth(ESYS_TR.OWNER, b"salted", session1=s)
+    e.tr_set_auth(ESYS_TR.OWNER, b"salted")
+    e.hierarchy_change_auth(ESYS_TR.OWNER, b"ownerpw", session1=s)
+    e.tr_set_auth(ESYS_TR.OWNER, b"ownerpw")
+    e.flush_context(s)
+    e.flush_context(tpm_key)
+    salted += 1
+assert salted == 3
+
 # Two sessions may not both decrypt.
 a = e.start_auth_session(ESYS_TR.NONE, ESYS_TR.NONE, TPM2_SE.HMAC, SYMS["aes128-cfb"], TPM2_ALG.SHA256)
 b = e.start_auth_session(ESYS_TR.NONE, ESYS_TR.NONE, TPM2_SE.HMAC, SYMS["aes128-cfb"], TPM2_ALG.SHA256)
@@ -73,4 +94,4 @@ for _ in range(3):
     assert len(bytes(e.get_random(16, session1=s))) == 16
 # (ESAPI verified every response HMAC, which covers the attributes.)
 e.flush_context(s)
-print(f"param-encryption: {checks} combinations ok")
+print(f"param-encryption: {checks} combinations ok, {salted} salted sessions ok")
