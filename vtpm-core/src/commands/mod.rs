@@ -1,6 +1,7 @@
 //! Command handlers, one module per TPM 2.0 Library Part 3 clause.
 
 pub mod asymmetric;
+pub mod attestation;
 pub mod audit;
 pub mod capability;
 pub mod clock;

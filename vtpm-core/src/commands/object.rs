@@ -62,7 +62,7 @@ pub(crate) fn primary_seed(tpm: &Tpm, hierarchy: u32) -> &[u8] {
 
 /// The PCRs of `selection` that exist in an allocated bank, and the digest with
 /// `alg` of their values in selection order (PCRComputeCurrentDigest).
-fn pcr_digest(
+pub(crate) fn pcr_digest(
     tpm: &Tpm,
     alg: HashAlg,
     selection: &TpmlPcrSelection,

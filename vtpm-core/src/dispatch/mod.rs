@@ -78,6 +78,16 @@ impl<'a> Params<'a> {
         T::unmarshal(&mut self.r).map_err(|e| e.at_param(self.n))
     }
 
+    /// The next parameter, read by `f` (for types whose parsing needs context,
+    /// such as the algorithm table).
+    pub fn param_with<T>(
+        &mut self,
+        f: impl FnOnce(&mut Reader<'a>) -> TpmResult<T>,
+    ) -> TpmResult<T> {
+        self.n = self.n.saturating_add(1);
+        f(&mut self.r).map_err(|e| e.at_param(self.n))
+    }
+
     /// Ends parameter parsing: `TPM_RC_SIZE` if bytes are left over. Handlers call
     /// this before changing any state.
     pub fn end(&self) -> TpmResult<()> {

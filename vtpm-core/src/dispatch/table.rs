@@ -115,6 +115,8 @@ pub const RH_PLATFORM: &[TpmRh] = &[TpmRh::PLATFORM];
 pub const RH_PROVISION: &[TpmRh] = &[TpmRh::OWNER, TpmRh::PLATFORM];
 /// TPMI_RH_CLEAR
 pub const RH_CLEAR: &[TpmRh] = &[TpmRh::LOCKOUT, TpmRh::PLATFORM];
+/// TPMI_RH_ENDORSEMENT
+pub const RH_ENDORSEMENT: &[TpmRh] = &[TpmRh::ENDORSEMENT];
 /// TPMI_RH_LOCKOUT
 pub const RH_LOCKOUT: &[TpmRh] = &[TpmRh::LOCKOUT];
 
@@ -167,8 +169,8 @@ impl Row {
 }
 
 use commands::{
-    asymmetric, audit, capability, clock, context, credential, hash, hierarchy, nv, object, pcr,
-    policy, primary, random, session, startup, symmetric, testing,
+    asymmetric, attestation, audit, capability, clock, context, credential, hash, hierarchy, nv,
+    object, pcr, policy, primary, random, session, startup, symmetric, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -278,6 +280,12 @@ pub static COMMANDS: &[CommandEntry] = &[
     )
     .entry(),
     row(
+        TpmCc::GET_COMMAND_AUDIT_DIGEST,
+        &[h(Permanent(RH_ENDORSEMENT), User), h(ObjectOrNull, User)],
+        attestation::get_command_audit_digest,
+    )
+    .entry(),
+    row(
         TpmCc::NV_INCREMENT,
         &[h(NvAuth, User), h(NvIndex, NoAuth)],
         nv::increment,
@@ -365,6 +373,34 @@ pub static COMMANDS: &[CommandEntry] = &[
     .read_only()
     .entry(),
     row(
+        TpmCc::CERTIFY,
+        &[h(Object, Admin), h(ObjectOrNull, User)],
+        attestation::certify,
+    )
+    .entry(),
+    row(
+        TpmCc::CERTIFY_CREATION,
+        &[h(ObjectOrNull, User), h(Object, NoAuth)],
+        attestation::certify_creation,
+    )
+    .entry(),
+    row(
+        TpmCc::GET_TIME,
+        &[h(Permanent(RH_ENDORSEMENT), User), h(ObjectOrNull, User)],
+        attestation::get_time,
+    )
+    .entry(),
+    row(
+        TpmCc::GET_SESSION_AUDIT_DIGEST,
+        &[
+            h(Permanent(RH_ENDORSEMENT), User),
+            h(ObjectOrNull, User),
+            h(Context, NoAuth),
+        ],
+        attestation::get_session_audit_digest,
+    )
+    .entry(),
+    row(
         TpmCc::NV_READ,
         &[h(NvAuth, User), h(NvIndex, NoAuth)],
         nv::read,
@@ -398,6 +434,7 @@ pub static COMMANDS: &[CommandEntry] = &[
         .rhandle()
         .read_only()
         .entry(),
+    row(TpmCc::QUOTE, &[h(Object, User)], attestation::quote).entry(),
     row(
         TpmCc::SEQUENCE_UPDATE,
         &[h(Object, User)],
