@@ -430,11 +430,21 @@ pub static COMMANDS: &[CommandEntry] = &[
     row(TpmCc::CREATE, &[h(Object, User)], object::create)
         .read_only()
         .entry(),
+    row(TpmCc::ECDH_ZGEN, &[h(Object, User)], asymmetric::ecdh_zgen)
+        .read_only()
+        .entry(),
     row(TpmCc::LOAD, &[h(Object, User)], object::load)
         .rhandle()
         .read_only()
         .entry(),
     row(TpmCc::QUOTE, &[h(Object, User)], attestation::quote).entry(),
+    row(
+        TpmCc::RSA_DECRYPT,
+        &[h(Object, User)],
+        asymmetric::rsa_decrypt,
+    )
+    .read_only()
+    .entry(),
     row(
         TpmCc::SEQUENCE_UPDATE,
         &[h(Object, User)],
@@ -455,6 +465,13 @@ pub static COMMANDS: &[CommandEntry] = &[
         &[h(Context, NoAuth)],
         context::context_save,
     )
+    .entry(),
+    row(
+        TpmCc::ECDH_KEYGEN,
+        &[h(Object, NoAuth)],
+        asymmetric::ecdh_keygen,
+    )
+    .read_only()
     .entry(),
     row(
         TpmCc::ENCRYPT_DECRYPT,
@@ -530,6 +547,13 @@ pub static COMMANDS: &[CommandEntry] = &[
         TpmCc::READ_PUBLIC,
         &[h(Object, NoAuth)],
         object::read_public,
+    )
+    .read_only()
+    .entry(),
+    row(
+        TpmCc::RSA_ENCRYPT,
+        &[h(Object, NoAuth)],
+        asymmetric::rsa_encrypt,
     )
     .read_only()
     .entry(),
