@@ -80,7 +80,7 @@ fn fill(ctx: &mut Ctx<'_>, s: &Signer, extra: Tpm2bData, attested: TpmuAttest) -
             128,
         );
         let word = |i: usize| {
-            o.get(i..i + 8)
+            o.get(i..i.saturating_add(8))
                 .and_then(|b| <[u8; 8]>::try_from(b).ok())
                 .map_or(0, u64::from_le_bytes)
         };
