@@ -87,7 +87,7 @@ const fn h(kind: HandleKind, auth: AuthRole) -> HandleSpec {
     HandleSpec { kind, auth }
 }
 
-use AuthRole::{Admin, None as NoAuth, User};
+use AuthRole::{Admin, Dup, None as NoAuth, User};
 use HandleKind::{
     Context, Entity, EvictObject, NvAuth, NvIndex, Object, ObjectOrNull, Parent, Pcr, Permanent,
     PolicySession,
@@ -167,8 +167,8 @@ impl Row {
 }
 
 use commands::{
-    asymmetric, audit, capability, clock, context, credential, hash, hierarchy, nv, object, pcr,
-    policy, primary, random, session, startup, symmetric, testing,
+    asymmetric, audit, capability, clock, context, credential, duplication, hash, hierarchy, nv,
+    object, pcr, policy, primary, random, session, startup, symmetric, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -365,6 +365,13 @@ pub static COMMANDS: &[CommandEntry] = &[
     .read_only()
     .entry(),
     row(
+        TpmCc::DUPLICATE,
+        &[h(Object, Dup), h(ObjectOrNull, NoAuth)],
+        duplication::duplicate,
+    )
+    .read_only()
+    .entry(),
+    row(
         TpmCc::NV_READ,
         &[h(NvAuth, User), h(NvIndex, NoAuth)],
         nv::read,
@@ -391,7 +398,17 @@ pub static COMMANDS: &[CommandEntry] = &[
         policy::policy_secret,
     )
     .entry(),
+    row(
+        TpmCc::REWRAP,
+        &[h(ObjectOrNull, User), h(ObjectOrNull, NoAuth)],
+        duplication::rewrap,
+    )
+    .read_only()
+    .entry(),
     row(TpmCc::CREATE, &[h(Object, User)], object::create)
+        .read_only()
+        .entry(),
+    row(TpmCc::IMPORT, &[h(Object, User)], duplication::import)
         .read_only()
         .entry(),
     row(TpmCc::LOAD, &[h(Object, User)], object::load)
