@@ -87,7 +87,7 @@ const fn h(kind: HandleKind, auth: AuthRole) -> HandleSpec {
     HandleSpec { kind, auth }
 }
 
-use AuthRole::{Admin, None as NoAuth, User};
+use AuthRole::{Admin, Dup, None as NoAuth, User};
 use HandleKind::{
     Context, Entity, EvictObject, NvAuth, NvIndex, Object, ObjectOrNull, Parent, Pcr, Permanent,
     PolicySession,
@@ -169,8 +169,8 @@ impl Row {
 }
 
 use commands::{
-    asymmetric, attestation, audit, capability, clock, context, credential, hash, hierarchy, nv,
-    object, pcr, policy, primary, random, session, startup, symmetric, testing,
+    asymmetric, attestation, audit, capability, clock, context, credential, duplication, hash,
+    hierarchy, nv, object, pcr, policy, primary, random, session, startup, symmetric, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -385,6 +385,13 @@ pub static COMMANDS: &[CommandEntry] = &[
     )
     .entry(),
     row(
+        TpmCc::DUPLICATE,
+        &[h(Object, Dup), h(ObjectOrNull, NoAuth)],
+        duplication::duplicate,
+    )
+    .read_only()
+    .entry(),
+    row(
         TpmCc::GET_TIME,
         &[h(Permanent(RH_ENDORSEMENT), User), h(ObjectOrNull, User)],
         attestation::get_time,
@@ -427,10 +434,20 @@ pub static COMMANDS: &[CommandEntry] = &[
         policy::policy_secret,
     )
     .entry(),
+    row(
+        TpmCc::REWRAP,
+        &[h(ObjectOrNull, User), h(ObjectOrNull, NoAuth)],
+        duplication::rewrap,
+    )
+    .read_only()
+    .entry(),
     row(TpmCc::CREATE, &[h(Object, User)], object::create)
         .read_only()
         .entry(),
     row(TpmCc::ECDH_ZGEN, &[h(Object, User)], asymmetric::ecdh_zgen)
+        .read_only()
+        .entry(),
+    row(TpmCc::IMPORT, &[h(Object, User)], duplication::import)
         .read_only()
         .entry(),
     row(TpmCc::LOAD, &[h(Object, User)], object::load)
