@@ -167,8 +167,8 @@ impl Row {
 }
 
 use commands::{
-    asymmetric, audit, capability, clock, context, credential, hash, hierarchy, nv, object, pcr,
-    policy, primary, random, session, startup, symmetric, testing,
+    asymmetric, audit, capability, clock, context, credential, hash, hierarchy, hmac, nv, object,
+    pcr, policy, primary, random, session, signature, startup, symmetric, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -394,7 +394,14 @@ pub static COMMANDS: &[CommandEntry] = &[
     row(TpmCc::CREATE, &[h(Object, User)], object::create)
         .read_only()
         .entry(),
+    row(TpmCc::HMAC, &[h(Object, User)], hmac::hmac_command)
+        .read_only()
+        .entry(),
     row(TpmCc::LOAD, &[h(Object, User)], object::load)
+        .rhandle()
+        .read_only()
+        .entry(),
+    row(TpmCc::HMAC_START, &[h(Object, User)], hmac::hmac_start)
         .rhandle()
         .read_only()
         .entry(),
@@ -406,6 +413,9 @@ pub static COMMANDS: &[CommandEntry] = &[
     .entry(),
     // flushHandle is a parameter (TPMI_DH_CONTEXT); transient objects are not part
     // of an orderly-shutdown save, so flushing one leaves it valid.
+    row(TpmCc::SIGN, &[h(Object, User)], signature::sign)
+        .read_only()
+        .entry(),
     row(TpmCc::UNSEAL, &[h(Object, User)], object::unseal)
         .read_only()
         .entry(),
@@ -502,6 +512,13 @@ pub static COMMANDS: &[CommandEntry] = &[
         session::start_auth_session,
     )
     .rhandle()
+    .read_only()
+    .entry(),
+    row(
+        TpmCc::VERIFY_SIGNATURE,
+        &[h(Object, NoAuth)],
+        signature::verify_signature,
+    )
     .read_only()
     .entry(),
     row(TpmCc::ECC_PARAMETERS, &[], asymmetric::ecc_parameters)
