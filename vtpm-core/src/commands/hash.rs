@@ -17,7 +17,7 @@ use crate::rc::{TpmRc, TpmResult};
 use crate::state::objects::{Object, SequenceKind, SequenceObject};
 use crate::state::ticket;
 use crate::tpm::Tpm;
-use crate::types::constants::{TpmRh, TPM_GENERATED_VALUE};
+use crate::types::constants::TpmRh;
 use crate::types::sized::{Tpm2bAuth, Tpm2bDigest, Tpm2bMaxBuffer};
 use crate::types::structures::{TpmlDigestValues, TpmtHa, TpmtTkHashcheck};
 
@@ -54,8 +54,8 @@ fn hashcheck_ticket(
 }
 
 /// TPM2_Hash — Part 3 §15.4: the digest of `data`, and a hash-check ticket unless
-/// the hierarchy is TPM_RH_NULL or `data` starts with TPM_GENERATED_VALUE (then the
-/// NULL ticket).
+/// the hierarchy is TPM_RH_NULL or `data` starts with TPM_GENERATED_VALUE or is
+/// shorter than it (then the NULL ticket).
 ///
 /// `TPM_RC_SIZE` (parameter 1): data longer than 1024 octets; `TPM_RC_HASH`
 /// (parameter 2): hashAlg not an implemented hash; `TPM_RC_VALUE` (parameter 3):
@@ -67,7 +67,7 @@ pub fn hash(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     p.end()?;
     let data = data.as_slice();
     let digest = alg.digest(data);
-    let safe = !data.starts_with(&TPM_GENERATED_VALUE.to_be_bytes());
+    let safe = ticket::is_safe(data);
     let validation = hashcheck_ticket(ctx.tpm, hierarchy.0, safe, alg, &digest);
     Tpm2bDigest::new(&digest)
         .map_err(|_| TpmRc::FAILURE)?
@@ -148,6 +148,14 @@ pub fn sequence_complete(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()>
     }
     let mut seq = take_sequence(ctx.tpm, handle)?;
     seq.update(buffer.as_slice());
+    if let Some(hmac) = seq.hmac_result() {
+        // An HMAC sequence (Part 3 §17.5.1): the HMAC, and no ticket.
+        Tpm2bDigest::new(&hmac)
+            .map_err(|_| TpmRc::FAILURE)?
+            .marshal(&mut ctx.out);
+        TpmtTkHashcheck::null().marshal(&mut ctx.out);
+        return Ok(());
+    }
     let SequenceKind::Hash(hasher) = &seq.kind else {
         return Err(TpmRc::FAILURE);
     };

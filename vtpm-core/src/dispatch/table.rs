@@ -170,7 +170,8 @@ impl Row {
 
 use commands::{
     asymmetric, attestation, audit, capability, clock, context, credential, duplication, hash,
-    hierarchy, nv, object, pcr, policy, primary, random, session, startup, symmetric, testing,
+    hierarchy, hmac, nv, object, pcr, policy, primary, random, session, signature, startup,
+    symmetric, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -447,6 +448,9 @@ pub static COMMANDS: &[CommandEntry] = &[
     row(TpmCc::ECDH_ZGEN, &[h(Object, User)], asymmetric::ecdh_zgen)
         .read_only()
         .entry(),
+    row(TpmCc::HMAC, &[h(Object, User)], hmac::hmac_command)
+        .read_only()
+        .entry(),
     row(TpmCc::IMPORT, &[h(Object, User)], duplication::import)
         .read_only()
         .entry(),
@@ -462,12 +466,21 @@ pub static COMMANDS: &[CommandEntry] = &[
     )
     .read_only()
     .entry(),
+    row(TpmCc::HMAC_START, &[h(Object, User)], hmac::hmac_start)
+        .rhandle()
+        .read_only()
+        .entry(),
     row(
         TpmCc::SEQUENCE_UPDATE,
         &[h(Object, User)],
         hash::sequence_update,
     )
     .entry(),
+    // flushHandle is a parameter (TPMI_DH_CONTEXT); transient objects are not part
+    // of an orderly-shutdown save, so flushing one leaves it valid.
+    row(TpmCc::SIGN, &[h(Object, User)], signature::sign)
+        .read_only()
+        .entry(),
     // flushHandle is a parameter (TPMI_DH_CONTEXT); transient objects are not part
     // of an orderly-shutdown save, so flushing one leaves it valid.
     row(TpmCc::UNSEAL, &[h(Object, User)], object::unseal)
@@ -580,6 +593,13 @@ pub static COMMANDS: &[CommandEntry] = &[
         session::start_auth_session,
     )
     .rhandle()
+    .read_only()
+    .entry(),
+    row(
+        TpmCc::VERIFY_SIGNATURE,
+        &[h(Object, NoAuth)],
+        signature::verify_signature,
+    )
     .read_only()
     .entry(),
     row(TpmCc::ECC_PARAMETERS, &[], asymmetric::ecc_parameters)

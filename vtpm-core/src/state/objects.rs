@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use sha2::digest::common::hazmat::{SerializableState, SerializedState};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::hash::{HashAlg, Hasher};
 use crate::objects::KeyObject;
@@ -24,6 +24,14 @@ pub enum SequenceKind {
     /// An event sequence (HashSequenceStart with TPM_ALG_NULL): one hasher per
     /// implemented hash, in [`HashAlg::ALL`] order.
     Event(Vec<Hasher>),
+    /// An HMAC sequence (HMAC_Start): the inner hash, already fed with
+    /// `K0 xor ipad`, and the block-sized key K0 for the outer hash.
+    Hmac {
+        /// The inner hash.
+        inner: Hasher,
+        /// K0: the key, hashed if longer than a block, zero-padded to a block.
+        key: Zeroizing<Vec<u8>>,
+    },
 }
 
 /// A hash or event sequence object (Part 3, clause 17; Part 1, 32.3).
@@ -55,6 +63,42 @@ impl SequenceObject {
         }
     }
 
+    /// A new HMAC sequence keyed with `key` (RFC 2104 / FIPS 198-1).
+    pub fn new_hmac(alg: HashAlg, key: &[u8], auth: Tpm2bAuth) -> SequenceObject {
+        let block = alg.block_size();
+        let mut k0 = Zeroizing::new(if key.len() > block {
+            alg.digest(key)
+        } else {
+            key.to_vec()
+        });
+        k0.resize(block, 0);
+        SequenceObject {
+            auth,
+            kind: hmac_kind(alg, k0),
+            first_block: false,
+            ticket_safe: false,
+        }
+    }
+
+    /// True for an HMAC sequence.
+    pub fn is_hmac(&self) -> bool {
+        matches!(self.kind, SequenceKind::Hmac { .. })
+    }
+
+    /// The HMAC of everything absorbed, for an HMAC sequence.
+    pub fn hmac_result(&self) -> Option<Zeroizing<Vec<u8>>> {
+        let SequenceKind::Hmac { inner, key } = &self.kind else {
+            return None;
+        };
+        let alg = inner.alg();
+        let inner = inner.clone().finish();
+        let opad = Zeroizing::new(key.iter().map(|b| b ^ 0x5c).collect::<Vec<u8>>());
+        let mut outer = Hasher::new(alg);
+        outer.update(&opad);
+        outer.update(&inner);
+        Some(Zeroizing::new(outer.finish()))
+    }
+
     /// True for an event sequence.
     pub fn is_event(&self) -> bool {
         matches!(self.kind, SequenceKind::Event(_))
@@ -73,8 +117,18 @@ impl SequenceObject {
                 h.update(data);
             }
             SequenceKind::Event(hs) => hs.iter_mut().for_each(|h| h.update(data)),
+            SequenceKind::Hmac { inner, .. } => inner.update(data),
         }
     }
+}
+
+/// The HMAC sequence state for block-sized key `k0`: the inner hash fed with
+/// `K0 xor ipad`.
+fn hmac_kind(alg: HashAlg, k0: Zeroizing<Vec<u8>>) -> SequenceKind {
+    let ipad = Zeroizing::new(k0.iter().map(|b| b ^ 0x36).collect::<Vec<u8>>());
+    let mut inner = Hasher::new(alg);
+    inner.update(&ipad);
+    SequenceKind::Hmac { inner, key: k0 }
 }
 
 /// A sequence object as a saved context carries it: the authValue, the flags and
@@ -87,6 +141,16 @@ pub struct SavedSequence {
     states: Vec<Vec<u8>>,
     first_block: bool,
     ticket_safe: bool,
+    /// K0 of an HMAC sequence (None for hash and event sequences).
+    hmac_key: Option<Vec<u8>>,
+}
+
+impl Drop for SavedSequence {
+    fn drop(&mut self) {
+        self.auth.zeroize();
+        self.hmac_key.zeroize();
+        self.states.zeroize();
+    }
 }
 
 /// The serialized state of a running hash.
@@ -116,9 +180,14 @@ fn import_hasher(alg: HashAlg, state: &[u8]) -> Option<Hasher> {
 impl SequenceObject {
     /// The sequence in its saved-context form.
     pub fn export(&self) -> SavedSequence {
-        let (alg, states) = match &self.kind {
-            SequenceKind::Hash(h) => (Some(h.alg()), alloc::vec![export_hasher(h)]),
-            SequenceKind::Event(hs) => (None, hs.iter().map(export_hasher).collect()),
+        let (alg, states, hmac_key) = match &self.kind {
+            SequenceKind::Hash(h) => (Some(h.alg()), alloc::vec![export_hasher(h)], None),
+            SequenceKind::Event(hs) => (None, hs.iter().map(export_hasher).collect(), None),
+            SequenceKind::Hmac { inner, key } => (
+                Some(inner.alg()),
+                alloc::vec![export_hasher(inner)],
+                Some(key.to_vec()),
+            ),
         };
         SavedSequence {
             auth: self.auth.clone(),
@@ -126,14 +195,24 @@ impl SequenceObject {
             states,
             first_block: self.first_block,
             ticket_safe: self.ticket_safe,
+            hmac_key,
         }
     }
 
     /// A sequence from its saved-context form; None if the states do not decode.
     pub fn import(saved: &SavedSequence) -> Option<SequenceObject> {
-        let kind = match saved.alg {
-            Some(alg) => SequenceKind::Hash(import_hasher(alg, saved.states.first()?)?),
-            None => {
+        let kind = match (saved.alg, &saved.hmac_key) {
+            (Some(alg), Some(key)) => {
+                if key.len() != alg.block_size() {
+                    return None;
+                }
+                SequenceKind::Hmac {
+                    inner: import_hasher(alg, saved.states.first()?)?,
+                    key: Zeroizing::new(key.clone()),
+                }
+            }
+            (Some(alg), None) => SequenceKind::Hash(import_hasher(alg, saved.states.first()?)?),
+            (None, _) => {
                 if saved.states.len() != HashAlg::ALL.len() {
                     return None;
                 }

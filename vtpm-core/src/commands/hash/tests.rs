@@ -70,21 +70,21 @@ fn hash_cmd(data: &[u8], alg: u16, hierarchy: u32) -> Cmd {
 #[test]
 fn hash_digest_and_ticket() {
     let (mut t, mut p) = started();
-    let r = run(&mut t, &mut p, &hash_cmd(b"abc", SHA256, OWNER));
+    let r = run(&mut t, &mut p, &hash_cmd(b"abcd", SHA256, OWNER));
     assert_eq!(r.rc, 0);
     let (digest, ticket) = digest_and_ticket(&r.body);
-    assert_eq!(digest, Sha256::digest(b"abc").to_vec());
+    assert_eq!(digest, Sha256::digest(b"abcd").to_vec());
     assert_eq!(ticket, expected_ticket(&t, OWNER, SHA256, &digest));
     // every implemented hash, every hierarchy
     let cases: [(u16, Vec<u8>); 4] = [
-        (SHA1, Sha1::digest(b"xyz").to_vec()),
-        (SHA256, Sha256::digest(b"xyz").to_vec()),
-        (SHA384, Sha384::digest(b"xyz").to_vec()),
-        (SHA512, Sha512::digest(b"xyz").to_vec()),
+        (SHA1, Sha1::digest(b"wxyz").to_vec()),
+        (SHA256, Sha256::digest(b"wxyz").to_vec()),
+        (SHA384, Sha384::digest(b"wxyz").to_vec()),
+        (SHA512, Sha512::digest(b"wxyz").to_vec()),
     ];
     for (alg, want) in &cases {
         for h in [OWNER, ENDORSEMENT, PLATFORM] {
-            let r = run(&mut t, &mut p, &hash_cmd(b"xyz", *alg, h));
+            let r = run(&mut t, &mut p, &hash_cmd(b"wxyz", *alg, h));
             let (digest, ticket) = digest_and_ticket(&r.body);
             assert_eq!(&digest, want);
             assert_eq!(ticket, expected_ticket(&t, h, *alg, want));
@@ -93,6 +93,10 @@ fn hash_digest_and_ticket() {
     // empty data and the largest buffer
     let r = run(&mut t, &mut p, &hash_cmd(b"", SHA1, OWNER));
     assert_eq!(digest_and_ticket(&r.body).0, Sha1::digest(b"").to_vec());
+    // data shorter than TPM_GENERATED_VALUE gets the NULL ticket
+    assert_eq!(digest_and_ticket(&r.body).1, NULL_TICKET);
+    let r = run(&mut t, &mut p, &hash_cmd(b"abc", SHA256, OWNER));
+    assert_eq!(digest_and_ticket(&r.body).1, NULL_TICKET);
     let r = run(&mut t, &mut p, &hash_cmd(&[1u8; 1024], SHA256, NULL));
     assert_eq!(
         digest_and_ticket(&r.body).0,
@@ -113,8 +117,13 @@ fn hash_null_tickets() {
         assert_eq!(digest, Sha256::digest(data).to_vec());
         assert_eq!(ticket, NULL_TICKET);
     }
-    // prefixes of it, or a near miss, are safe
-    for data in [&b"\xff"[..], b"\xffT", b"\xffTC", b"\xffTCH", b"x\xffTCG"] {
+    // data shorter than TPM_GENERATED_VALUE cannot be vouched for
+    for data in [&b""[..], b"\xff", b"\xffT", b"\xffTC", b"abc"] {
+        let r = run(&mut t, &mut p, &hash_cmd(data, SHA256, OWNER));
+        assert_eq!(digest_and_ticket(&r.body).1, NULL_TICKET);
+    }
+    // a near miss is safe
+    for data in [&b"\xffTCH"[..], b"x\xffTCG", b"\xfeTCG"] {
         let r = run(&mut t, &mut p, &hash_cmd(data, SHA256, OWNER));
         let (digest, ticket) = digest_and_ticket(&r.body);
         assert_eq!(ticket, expected_ticket(&t, OWNER, SHA256, &digest));
@@ -164,7 +173,7 @@ fn hash_disabled_hierarchy_still_gets_a_ticket() {
             w.u8(0)
         });
     assert_eq!(run(&mut t, &mut p, &c).rc, 0);
-    let r = run(&mut t, &mut p, &hash_cmd(b"abc", SHA256, OWNER));
+    let r = run(&mut t, &mut p, &hash_cmd(b"abcd", SHA256, OWNER));
     let (digest, ticket) = digest_and_ticket(&r.body);
     assert_eq!(ticket, expected_ticket(&t, OWNER, SHA256, &digest));
 }
