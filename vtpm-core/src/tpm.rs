@@ -547,11 +547,17 @@ impl Tpm {
         if let Some(index) = self.nv_index(handle) {
             return index.name();
         }
+        if TpmHt::of(handle) == TpmHt::TRANSIENT && self.objects.get(handle).is_some() {
+            // A sequence object has no public area (its nameAlg is TPM_ALG_NULL):
+            // its Name is the Empty Buffer, as in the reference implementation's
+            // ObjectGetName and as TSSs compute cpHash.
+            return Vec::new();
+        }
         handle.to_be_bytes().to_vec()
     }
 
     /// The Name of a loaded or persistent object, if `handle` names one that has a
-    /// public area (sequence objects have none: their Name is their handle).
+    /// public area (sequence objects have none: their Name is empty).
     pub(crate) fn object_name(&self, handle: u32) -> Option<Vec<u8>> {
         self.key(handle).map(|k| k.name())
     }

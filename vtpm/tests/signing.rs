@@ -322,6 +322,10 @@ fn hmac_with_tpm2_tools_matches_openssl() {
     // one full TPM2B_MAX_BUFFER (the largest input tpm2_hmac sends in one TPM2_HMAC)
     let max: Vec<u8> = (0..1024u32).map(|i| (i % 253) as u8).collect();
     fs::write(dir.join("max"), &max).unwrap();
+    // more than one buffer: tpm2_hmac uses HMAC_Start and SequenceUpdate, with
+    // an HMAC session on the sequence object
+    let big: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    fs::write(dir.join("big"), &big).unwrap();
     // tpm2_create refuses -G with -i, so the known key is loaded externally
     tool(
         &server,
@@ -341,7 +345,7 @@ fn hmac_with_tpm2_tools_matches_openssl() {
         ],
     );
     let hexkey: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    for input in ["small", "max"] {
+    for input in ["small", "max", "big"] {
         let out_name = format!("{input}.mac");
         tool(
             &server,
