@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::ecc::{ecc_point_check, ecc_private_from_bytes, ecdh, ecdh_ephemeral};
 use crate::crypto::ecc::{EccCurve, EccPoint};
-use crate::crypto::rsa::{self, rsa_private_from_prime, RsaEncScheme, RsaPublic, DEFAULT_EXPONENT};
+use crate::crypto::rsa::{self, RsaEncScheme, RsaPublic, DEFAULT_EXPONENT};
 use crate::dispatch::{Ctx, Params};
 use crate::marshal::{Marshal, Reader, Unmarshal};
 use crate::objects::KeyObject;
@@ -252,18 +252,16 @@ pub fn rsa_decrypt(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let label: Tpm2bData = p.param()?;
     p.end()?;
     let key = object(ctx)?;
-    let (parms, public) = rsa_parts(&key)?;
+    let (parms, _) = rsa_parts(&key)?;
     let a = key.public.object_attributes;
     if a.restricted() || !a.decrypt() {
         return Err(TpmRc::ATTRIBUTES.at_handle(1));
     }
     check_label(&label)?;
     let scheme = select_scheme(parms.scheme, in_scheme)?;
-    let sensitive = key.sensitive.as_ref().ok_or(TpmRc::KEY.at_handle(1))?;
-    let private = rsa_private_from_prime(&public.n, public.e, sensitive.sensitive.as_slice())
-        .map_err(|_| TpmRc::KEY.at_handle(1))?;
+    let private = key.rsa_private().map_err(|e| e.at_handle(1))?;
     let message = Zeroizing::new(
-        rsa::rsa_decrypt(&private, scheme, cipher_text.as_slice(), label.as_slice())
+        rsa::rsa_decrypt(private, scheme, cipher_text.as_slice(), label.as_slice())
             .map_err(rsa_error)?,
     );
     Tpm2bPublicKeyRsa::new(&message)

@@ -20,17 +20,20 @@ pub mod signing;
 pub(crate) mod testkit;
 pub mod validate;
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::hash::HashAlg;
+use crate::crypto::rsa::{rsa_private_from_prime, RsaPrivate};
 use crate::dispatch::AuthRole;
 use crate::marshal::{Marshal, Unmarshal};
+use crate::rc::{TpmRc, TpmResult};
 use crate::state::objects::Object;
 use crate::state::Secret;
 use crate::tpm::Tpm;
 use crate::types::constants::{TpmAlgId, TpmHt, TpmRh};
-use crate::types::public::{TpmtPublic, TpmtSymDefObject, TpmuPublicParms};
+use crate::types::public::{TpmtPublic, TpmtSymDefObject, TpmuPublicId, TpmuPublicParms};
 use crate::types::sensitive::TpmtSensitive;
 
 /// Most persistent objects this TPM keeps (TPM_PT_HR_PERSISTENT_MIN).
@@ -65,6 +68,27 @@ pub struct KeyObject {
     pub st_clear: bool,
     /// Loaded with TPM2_LoadExternal (not a Protected Object of this TPM).
     pub external: bool,
+    /// The RSA private key with its CRT values, rebuilt once from the stored
+    /// prime when the object is made (an RSA key with a sensitive area only);
+    /// never serialized.
+    rsa: Option<Arc<RsaPrivate>>,
+}
+
+/// The RSA private key of `public` and `sensitive`, when they are an RSA key pair.
+fn rebuild_rsa(public: &TpmtPublic, sensitive: Option<&TpmtSensitive>) -> Option<Arc<RsaPrivate>> {
+    let (TpmuPublicParms::Rsa(parms), TpmuPublicId::Rsa(n)) = (&public.parameters, &public.unique)
+    else {
+        return None;
+    };
+    let prime = sensitive?.sensitive.as_slice();
+    let e = if parms.exponent == 0 {
+        65537
+    } else {
+        parms.exponent
+    };
+    rsa_private_from_prime(n.as_slice(), e, prime)
+        .ok()
+        .map(Arc::new)
 }
 
 impl core::fmt::Debug for KeyObject {
@@ -95,6 +119,7 @@ impl KeyObject {
         } else {
             qualified_name(public.name_alg, parent_qn, &name)
         };
+        let rsa = rebuild_rsa(&public, sensitive.as_ref());
         KeyObject {
             public,
             sensitive,
@@ -103,7 +128,14 @@ impl KeyObject {
             hierarchy,
             st_clear,
             external,
+            rsa,
         }
+    }
+
+    /// The RSA private key (`TPM_RC_KEY` when this is not an RSA key pair whose
+    /// private part is loaded).
+    pub fn rsa_private(&self) -> TpmResult<&RsaPrivate> {
+        self.rsa.as_deref().ok_or(TpmRc::KEY)
     }
 
     /// The Name: nameAlg || H_nameAlg(TPMT_PUBLIC), empty when nameAlg is
@@ -224,6 +256,7 @@ impl TryFrom<KeyObjectRepr> for KeyObject {
             None => None,
         };
         let name = public.name();
+        let rsa = rebuild_rsa(&public, sensitive.as_ref());
         Ok(KeyObject {
             public,
             sensitive,
@@ -232,6 +265,7 @@ impl TryFrom<KeyObjectRepr> for KeyObject {
             hierarchy: r.hierarchy,
             st_clear: r.st_clear,
             external: r.external,
+            rsa,
         })
     }
 }

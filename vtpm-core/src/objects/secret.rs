@@ -23,7 +23,7 @@ use crate::crypto::ecc::{EccCurve, EccPoint};
 use crate::crypto::hash::HashAlg;
 use crate::crypto::kdf::kdfe;
 use crate::crypto::rsa::RsaPublic;
-use crate::crypto::rsa::{rsa_decrypt, rsa_encrypt, rsa_private_from_prime, RsaEncScheme};
+use crate::crypto::rsa::{rsa_decrypt, rsa_encrypt, RsaEncScheme};
 use crate::marshal::{Marshal, Reader, Unmarshal};
 use crate::rc::{TpmRc, TpmResult};
 use crate::types::public::{
@@ -162,15 +162,10 @@ pub fn secret_decrypt(
     let sensitive = key.sensitive.as_ref().ok_or(TpmRc::KEY)?;
     let private = sensitive.sensitive.as_slice();
     match (&public.parameters, &public.unique) {
-        (TpmuPublicParms::Rsa(parms), TpmuPublicId::Rsa(n)) => {
+        (TpmuPublicParms::Rsa(parms), TpmuPublicId::Rsa(_)) => {
             let scheme = rsa_scheme(parms.scheme, alg)?;
-            let e = if parms.exponent == 0 {
-                65537
-            } else {
-                parms.exponent
-            };
-            let rsa = rsa_private_from_prime(n.as_slice(), e, private).map_err(|_| TpmRc::KEY)?;
-            let seed = Zeroizing::new(rsa_decrypt(&rsa, scheme, encrypted, label)?);
+            let rsa = key.rsa_private()?;
+            let seed = Zeroizing::new(rsa_decrypt(rsa, scheme, encrypted, label)?);
             if seed.len() > alg.digest_size() {
                 return Err(TpmRc::VALUE);
             }

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::ecc::{ecc_private_from_bytes, ecdsa_sign, ecdsa_verify, EccCurve, EccPoint};
 use crate::crypto::hash::HashAlg;
-use crate::crypto::rsa::{rsa_private_from_prime, rsa_sign, rsa_verify, RsaPublic, RsaSigScheme};
+use crate::crypto::rsa::{rsa_sign, rsa_verify, RsaPublic, RsaSigScheme};
 use crate::objects::KeyObject;
 use crate::rc::{TpmRc, TpmResult};
 use crate::types::public::{
@@ -126,16 +126,14 @@ pub fn sign_digest(
     let secret = private_octets(key)?;
     match scheme {
         TpmtSigScheme::Rsassa(h) | TpmtSigScheme::Rsapss(h) => {
-            let public = rsa_public(key)?;
-            let private =
-                rsa_private_from_prime(&public.n, public.e, secret).map_err(|_| TpmRc::KEY)?;
+            let private = key.rsa_private()?;
             let pss = matches!(scheme, TpmtSigScheme::Rsapss(_));
             let rs = if pss {
                 RsaSigScheme::Pss(h)
             } else {
                 RsaSigScheme::Pkcs1v15(h)
             };
-            let sig = Tpm2bPublicKeyRsa::from_vec(rsa_sign(&private, rs, digest, rng)?)?;
+            let sig = Tpm2bPublicKeyRsa::from_vec(rsa_sign(private, rs, digest, rng)?)?;
             Ok(if pss {
                 TpmtSignature::Rsapss(h, sig)
             } else {
