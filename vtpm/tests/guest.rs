@@ -72,27 +72,7 @@ fn initramfs(dir: &Path, init: &str) -> PathBuf {
 /// the vtpm log. With `reboot`, a guest reboot restarts the machine (QEMU resets
 /// the TPM with CMD_INIT) instead of ending QEMU.
 fn boot(dir: &Path, device: &str, init: &str, reboot: bool) -> (String, String) {
-    let ctrl = dir.join(format!("{device}.sock"));
-    let state = dir.join(format!("{device}-state"));
-    let log = dir.join(format!("{device}-vtpm.log"));
-    let mut vtpm_child = vtpm()
-        .args(["swtpm", "socket", "--tpm2"])
-        .arg("--tpmstate")
-        .arg(format!("dir={}", state.display()))
-        .arg("--ctrl")
-        .arg(format!("type=unixio,path={}", ctrl.display()))
-        .arg("--log")
-        .arg(format!("file={},level=20", log.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ctrl.exists() {
-        assert!(Instant::now() < deadline, "vtpm did not listen");
-        thread::sleep(Duration::from_millis(20));
-    }
+    let (mut vtpm_child, ctrl, log) = start_front(dir, device);
     let kernel = kernel().unwrap();
     let initrd = initramfs(dir, init);
     let out = run_with_timeout(

@@ -4,14 +4,13 @@
 //! with the signing key's scheme (`objects::signing`), or returns it unsigned
 //! (a TPM_ALG_NULL signature) when signHandle is TPM_RH_NULL.
 
-use alloc::vec::Vec;
-
 use crate::commands::capability::firmware_version;
 use crate::commands::clock::time_info;
 use crate::commands::object::pcr_digest;
 use crate::crypto::algorithms::IMPLEMENTED;
 use crate::crypto::ct_eq;
 use crate::crypto::kdf::kdfa;
+use crate::dispatch::audit::audited_commands;
 use crate::dispatch::{Ctx, Params};
 use crate::marshal::{Marshal, Writer};
 use crate::objects::signing::{select_scheme, sign_digest};
@@ -19,7 +18,7 @@ use crate::objects::KeyObject;
 use crate::rc::{TpmRc, TpmResult};
 use crate::state::ticket::{self, TICKET_HASH};
 use crate::types::attest::{TpmsAttest, TpmuAttest};
-use crate::types::constants::{TpmAlgId, TpmCc, TpmHt, TpmRh, TpmSt};
+use crate::types::constants::{TpmAlgId, TpmHt, TpmRh, TpmSt};
 use crate::types::sensitive::{Tpm2bName, TpmtTkCreation};
 use crate::types::signature::{TpmtSigScheme, TpmtSignature};
 use crate::types::sized::{Tpm2bData, Tpm2bDigest};
@@ -64,8 +63,7 @@ fn fill(ctx: &mut Ctx<'_>, s: &Signer, extra: Tpm2bData, attested: TpmuAttest) -
         None => Tpm2bName::new(&TpmRh::NULL.0.to_be_bytes()).unwrap_or_default(),
     };
     let mut clock_info = time_info(ctx).clock_info;
-    let (v1, v2) = firmware_version();
-    let mut firmware = (u64::from(v1) << 32) | u64::from(v2);
+    let mut firmware = firmware_version_u64();
     let privacy = s
         .key
         .as_ref()
@@ -117,6 +115,13 @@ fn sign_and_write(ctx: &mut Ctx<'_>, s: &Signer, attest: &TpmsAttest) -> TpmResu
     ctx.out.tpm2b(&bytes);
     signature.marshal(&mut ctx.out);
     Ok(())
+}
+
+/// firmwareVersion as TPMS_ATTEST carries it: TPM_PT_FIRMWARE_VERSION_1 in the
+/// upper 32 bits, _2 in the lower.
+fn firmware_version_u64() -> u64 {
+    let (v1, v2) = firmware_version();
+    (u64::from(v1) << 32) | u64::from(v2)
 }
 
 fn sig_scheme(p: &mut Params<'_>) -> TpmResult<TpmtSigScheme> {
@@ -242,12 +247,8 @@ pub fn get_command_audit_digest(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmRes
     let requested = sig_scheme(p)?;
     p.end()?;
     let s = signer(ctx, ctx.handle(1), 2, requested, 2)?;
+    let codes = audited_commands(ctx.tpm);
     let audit = &ctx.tpm.perm.command_audit;
-    let mut codes: Vec<u32> = audit.commands.clone();
-    let always = TpmCc::SET_COMMAND_CODE_AUDIT_STATUS.0;
-    if let Err(i) = codes.binary_search(&always) {
-        codes.insert(i, always);
-    }
     let mut w = Writer::new();
     codes.iter().for_each(|c| w.u32(*c));
     let command_digest = audit.hash.digest(w.as_slice());
@@ -276,10 +277,9 @@ pub fn get_time(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let requested = sig_scheme(p)?;
     p.end()?;
     let s = signer(ctx, ctx.handle(1), 2, requested, 2)?;
-    let (v1, v2) = firmware_version();
     let attested = TpmuAttest::Time {
         time: time_info(ctx),
-        firmware_version: (u64::from(v1) << 32) | u64::from(v2),
+        firmware_version: firmware_version_u64(),
     };
     let attest = fill(ctx, &s, qualifying, attested);
     sign_and_write(ctx, &s, &attest)

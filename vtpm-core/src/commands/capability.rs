@@ -140,19 +140,14 @@ pub(crate) fn capability_data(
         TpmCap::PP_COMMANDS => page(core::iter::empty::<u32>(), count, MAX_CAP_CC, |w, cc| {
             w.u32(cc)
         }),
-        TpmCap::AUDIT_COMMANDS => {
-            let mut audited = tpm.perm.command_audit.commands.clone();
-            let always = crate::types::constants::TpmCc::SET_COMMAND_CODE_AUDIT_STATUS.0;
-            if let Err(i) = audited.binary_search(&always) {
-                audited.insert(i, always);
-            }
-            page(
-                audited.into_iter().filter(|cc| *cc >= property),
-                count,
-                MAX_CAP_CC,
-                |w, cc| w.u32(cc),
-            )
-        }
+        TpmCap::AUDIT_COMMANDS => page(
+            crate::dispatch::audit::audited_commands(tpm)
+                .into_iter()
+                .filter(|cc| *cc >= property),
+            count,
+            MAX_CAP_CC,
+            |w, cc| w.u32(cc),
+        ),
         TpmCap::PCRS => {
             if property != 0 {
                 return Err(TpmRc::VALUE.at_param(2)); // property

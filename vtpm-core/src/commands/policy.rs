@@ -19,7 +19,7 @@ use crate::types::structures::{TpmlDigest, TpmlPcrSelection};
 /// The policy or trial session named by handle `i` (checked by the handle area).
 fn session<'a>(ctx: &'a mut Ctx<'_>, i: usize) -> TpmResult<&'a mut Session> {
     let h = ctx.handle(i);
-    let n = u8::try_from(i.saturating_add(1)).unwrap_or(u8::MAX);
+    let n = crate::dispatch::position(i);
     match ctx.tpm.sessions.get_mut(h) {
         Some(s) if s.kind != SessionType::Hmac => Ok(s),
         _ => Err(TpmRc::HANDLE.at_handle(n)),

@@ -40,10 +40,6 @@ pub struct AuditPlan {
     pub command: bool,
 }
 
-fn session_number(i: usize) -> u8 {
-    u8::try_from(i.saturating_add(1)).unwrap_or(u8::MAX)
-}
-
 /// Checks the audit attributes of the command's sessions (before authorization):
 /// `TPM_RC_ATTRIBUTES` for auditReset/auditExclusive without audit, for audit on
 /// a password or policy session, or for two audit sessions; `TPM_RC_EXCLUSIVE`
@@ -54,7 +50,7 @@ pub fn plan(tpm: &Tpm, cc: TpmCc, sessions: &[AuthCommand]) -> TpmResult<AuditPl
         command: is_command_audited(tpm, cc),
     };
     for (i, s) in sessions.iter().enumerate() {
-        let n = session_number(i);
+        let n = crate::dispatch::position(i);
         let audit = s.attributes & SESSION_AUDIT != 0;
         if !audit {
             if s.attributes & (SESSION_AUDIT_RESET | SESSION_AUDIT_EXCLUSIVE) != 0 {
@@ -81,6 +77,17 @@ pub fn plan(tpm: &Tpm, cc: TpmCc, sessions: &[AuthCommand]) -> TpmResult<AuditPl
 pub fn is_command_audited(tpm: &Tpm, cc: TpmCc) -> bool {
     cc == TpmCc::SET_COMMAND_CODE_AUDIT_STATUS
         || tpm.perm.command_audit.commands.binary_search(&cc.0).is_ok()
+}
+
+/// The audited command codes, ascending, TPM2_SetCommandCodeAuditStatus included
+/// (TPM_CAP_AUDIT_COMMANDS, and the list GetCommandAuditDigest digests).
+pub fn audited_commands(tpm: &Tpm) -> Vec<u32> {
+    let mut codes = tpm.perm.command_audit.commands.clone();
+    let always = TpmCc::SET_COMMAND_CODE_AUDIT_STATUS.0;
+    if let Err(i) = codes.binary_search(&always) {
+        codes.insert(i, always);
+    }
+    codes
 }
 
 /// rpHash = H(TPM_RC_SUCCESS || commandCode || parameters).

@@ -95,7 +95,7 @@ pub fn authorize(
 ) -> TpmResult<()> {
     // Which sessions exist and may be used at all.
     for (i, s) in sessions.iter().enumerate() {
-        let n = u8::try_from(i.saturating_add(1)).unwrap_or(u8::MAX);
+        let n = crate::dispatch::position(i);
         if s.handle == TPM_RS_PW {
             if i >= c.auth_handles.len() {
                 // A password session authorizes nothing when no handle needs it.
@@ -126,7 +126,7 @@ pub fn authorize(
     }
 
     for (i, ((handle, role), s)) in c.auth_handles.iter().zip(sessions.iter()).enumerate() {
-        let n = u8::try_from(i.saturating_add(1)).unwrap_or(u8::MAX);
+        let n = crate::dispatch::position(i);
         // The ADMIN role of an NV index is only ever given by its policy (Part 1,
         // 19.7.6): a password or HMAC session cannot provide it.
         if *role == AuthRole::Admin

@@ -224,7 +224,7 @@ fn execute_inner(
     // Handle area.
     let mut handles = Vec::with_capacity(entry.handles.len());
     for (i, spec) in entry.handles.iter().enumerate() {
-        let n = u8::try_from(i.saturating_add(1)).unwrap_or(u8::MAX);
+        let n = crate::dispatch::position(i);
         let handle = r.u32().map_err(|e| e.at_handle(n))?;
         tpm.check_handle(handle, spec.kind)
             .map_err(|e| position_handle(e, n))?;
@@ -347,6 +347,12 @@ fn execute_inner(
         b.copy_from_slice(&size.to_be_bytes());
     }
     Ok(bytes)
+}
+
+/// The 1-based position of the `i`th (0-based) handle, session or parameter, as
+/// response codes number them.
+pub(crate) fn position(i: usize) -> u8 {
+    u8::try_from(i.saturating_add(1)).unwrap_or(u8::MAX)
 }
 
 /// Adds the handle position to an error from handle validation: format-one codes

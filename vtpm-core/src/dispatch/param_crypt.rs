@@ -138,10 +138,6 @@ pub struct CryptSessions {
     pub encrypt: Option<usize>,
 }
 
-fn session_number(i: usize) -> u8 {
-    u8::try_from(i.saturating_add(1)).unwrap_or(u8::MAX)
-}
-
 /// Finds the decrypt and encrypt sessions and checks they may be used:
 /// `TPM_RC_ATTRIBUTES` (at the session) when two sessions set the same attribute
 /// or the command has no sized first parameter in that direction,
@@ -149,7 +145,7 @@ fn session_number(i: usize) -> u8 {
 pub fn select(tpm: &Tpm, cc: TpmCc, sessions: &[AuthCommand]) -> TpmResult<CryptSessions> {
     let mut found = CryptSessions::default();
     for (i, s) in sessions.iter().enumerate() {
-        let n = session_number(i);
+        let n = crate::dispatch::position(i);
         for (bit, slot, allowed) in [
             (SESSION_DECRYPT, &mut found.decrypt, DECRYPT_FIRST_PARAM),
             (SESSION_ENCRYPT, &mut found.encrypt, ENCRYPT_FIRST_PARAM),
@@ -211,7 +207,7 @@ fn transform(
     params: &mut [u8],
     direction: Direction,
 ) -> TpmResult<()> {
-    let n = session_number(session_index);
+    let n = crate::dispatch::position(session_index);
     let s = sessions.get(session_index).ok_or(TpmRc::FAILURE)?;
     let session = tpm.sessions.get(s.handle).ok_or(TpmRc::FAILURE)?;
     let size = match params {

@@ -25,7 +25,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::hash::HashAlg;
-use crate::crypto::rsa::{rsa_private_from_prime, RsaPrivate};
+use crate::crypto::rsa::{rsa_private_from_prime, RsaPrivate, DEFAULT_EXPONENT};
 use crate::dispatch::AuthRole;
 use crate::marshal::{Marshal, Unmarshal};
 use crate::rc::{TpmRc, TpmResult};
@@ -82,7 +82,7 @@ fn rebuild_rsa(public: &TpmtPublic, sensitive: Option<&TpmtSensitive>) -> Option
     };
     let prime = sensitive?.sensitive.as_slice();
     let e = if parms.exponent == 0 {
-        65537
+        DEFAULT_EXPONENT
     } else {
         parms.exponent
     };

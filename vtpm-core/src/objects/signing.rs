@@ -14,8 +14,8 @@ use crate::types::public::{
     Tpm2bEccParameter, Tpm2bPublicKeyRsa, TpmtEccScheme, TpmtKeyedHashScheme, TpmtRsaScheme,
     TpmuPublicId, TpmuPublicParms,
 };
-use crate::types::signature::{TpmtHa, TpmtSigScheme, TpmtSignature};
-use crate::types::sized::Tpm2bDigest;
+use crate::types::signature::{TpmtSigScheme, TpmtSignature};
+use crate::types::structures::TpmtHa;
 
 /// The signing scheme fixed in the key's public area (`Null` when the key
 /// leaves it to the caller, or has no signing scheme at all).
@@ -151,8 +151,8 @@ pub fn sign_digest(
             ))
         }
         TpmtSigScheme::Hmac(h) => Ok(TpmtSignature::Hmac(TpmtHa {
-            hash_alg: h,
-            digest: Tpm2bDigest::from_vec(hmac(h, secret, &[digest]).to_vec())?,
+            alg: h,
+            digest: hmac(h, secret, &[digest]).to_vec(),
         })),
         _ => Err(TpmRc::SCHEME),
     }
@@ -190,8 +190,8 @@ pub fn verify_digest(key: &KeyObject, digest: &[u8], sig: &TpmtSignature) -> Tpm
         }
         (TpmuPublicParms::KeyedHash(_), TpmtSignature::Hmac(ha)) => {
             let secret = private_octets(key)?;
-            let want = hmac(ha.hash_alg, secret, &[digest]);
-            if crate::crypto::ct_eq(&want, ha.digest.as_slice()) {
+            let want = hmac(ha.alg, secret, &[digest]);
+            if crate::crypto::ct_eq(&want, &ha.digest) {
                 Ok(())
             } else {
                 Err(TpmRc::SIGNATURE)

@@ -8,6 +8,7 @@ use crate::rc::{TpmRc, TpmResult};
 use crate::types::constants::{TpmAlgId, TpmRh, TpmSt};
 use crate::types::public::{alg_in, hash_in, Tpm2bEccParameter, Tpm2bPublicKeyRsa};
 use crate::types::sized::Tpm2bDigest;
+use crate::types::structures::TpmtHa;
 
 /// Members of TPMI_ALG_SIG_SCHEME (Part 2, 11.1.4).
 pub const ALG_SIG_SCHEME: &[TpmAlgId] = &[
@@ -91,33 +92,6 @@ impl Marshal for TpmtSigScheme {
     }
 }
 
-/// TPMT_HA — Part 2, 10.3.2: a digest tagged with its hash.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct TpmtHa {
-    /// hashAlg
-    pub hash_alg: HashAlg,
-    /// the digest, exactly the hash's size
-    pub digest: Tpm2bDigest,
-}
-
-impl Marshal for TpmtHa {
-    fn marshal(&self, w: &mut Writer) {
-        self.hash_alg.marshal(w);
-        w.bytes(self.digest.as_slice());
-    }
-}
-
-impl TpmtHa {
-    fn unmarshal_in(r: &mut Reader<'_>, table: &AlgorithmTable) -> TpmResult<Self> {
-        let hash_alg = hash_in(r, table)?;
-        let bytes = r.bytes(hash_alg.digest_size())?;
-        Ok(TpmtHa {
-            hash_alg,
-            digest: Tpm2bDigest::new(bytes)?,
-        })
-    }
-}
-
 /// TPMT_SIGNATURE — Part 2, 11.3.4 (with TPMU_SIGNATURE, 11.3.3).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum TpmtSignature {
@@ -144,7 +118,7 @@ impl TpmtSignature {
         let scheme = alg_in(r, table, ALG_SIG_SCHEME, allow_null, TpmRc::SCHEME)?;
         Ok(match scheme {
             TpmAlgId::NULL => TpmtSignature::Null,
-            TpmAlgId::HMAC => TpmtSignature::Hmac(TpmtHa::unmarshal_in(r, table)?),
+            TpmAlgId::HMAC => TpmtSignature::Hmac(TpmtHa::unmarshal(r)?),
             TpmAlgId::RSASSA => {
                 TpmtSignature::Rsassa(hash_in(r, table)?, Tpm2bPublicKeyRsa::unmarshal(r)?)
             }
@@ -164,7 +138,7 @@ impl TpmtSignature {
     pub fn parts(&self) -> (TpmAlgId, Option<HashAlg>) {
         match self {
             TpmtSignature::Null => (TpmAlgId::NULL, None),
-            TpmtSignature::Hmac(ha) => (TpmAlgId::HMAC, Some(ha.hash_alg)),
+            TpmtSignature::Hmac(ha) => (TpmAlgId::HMAC, Some(ha.alg)),
             TpmtSignature::Rsassa(h, _) => (TpmAlgId::RSASSA, Some(*h)),
             TpmtSignature::Rsapss(h, _) => (TpmAlgId::RSAPSS, Some(*h)),
             TpmtSignature::Ecdsa(h, _, _) => (TpmAlgId::ECDSA, Some(*h)),
