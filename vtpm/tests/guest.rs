@@ -72,12 +72,24 @@ fn initramfs(dir: &Path, init: &str) -> PathBuf {
 /// the vtpm log. With `reboot`, a guest reboot restarts the machine (QEMU resets
 /// the TPM with CMD_INIT) instead of ending QEMU.
 fn boot(dir: &Path, device: &str, init: &str, reboot: bool) -> (String, String) {
+    boot_with(dir, device, init, reboot, &[])
+}
+
+/// [`boot`] with more QEMU arguments (machine type, firmware).
+fn boot_with(
+    dir: &Path,
+    device: &str,
+    init: &str,
+    reboot: bool,
+    extra: &[String],
+) -> (String, String) {
     let (mut vtpm_child, ctrl, log) = start_front(dir, device);
     let kernel = kernel().unwrap();
     let initrd = initramfs(dir, init);
     let out = run_with_timeout(
         Command::new("qemu-system-x86_64")
-            .args(["-accel", "tcg", "-m", "256", "-nographic"])
+            .args(["-accel", "tcg", "-m", "256", "-nographic", "-net", "none"])
+            .args(extra)
             .args(if reboot { &[][..] } else { &["-no-reboot"][..] })
             .arg("-kernel")
             .arg(&kernel)
@@ -522,4 +534,179 @@ done
         "{dst_log}"
     );
     assert!(dst_log.contains("resumed the volatile state"), "{dst_log}");
+}
+
+/// OVMF's code and variable store images (Debian package `ovmf`).
+const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+const INIT_MEASURED: &str = r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t securityfs securityfs /sys/kernel/security
+for i in 0 1 2 3 4 5 6 7; do
+    echo "VTPM-SHA256-PCR$i=$(cat /sys/class/tpm/tpm0/pcr-sha256/$i 2>&1)"
+    echo "VTPM-SHA1-PCR$i=$(cat /sys/class/tpm/tpm0/pcr-sha1/$i 2>&1)"
+done
+echo "VTPM-EVENTLOG=$(od -An -v -tx1 /sys/kernel/security/tpm0/binary_bios_measurements | tr -d ' \n')"
+echo VTPM-DONE
+poweroff -f
+"#;
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+/// A little-endian reader over the event log.
+struct LogReader<'a>(&'a [u8]);
+
+impl<'a> LogReader<'a> {
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        assert!(self.0.len() >= n, "event log truncated");
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        head
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes(self.take(2).try_into().unwrap())
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take(4).try_into().unwrap())
+    }
+}
+
+/// Replays a crypto-agile TCG event log (PC Client Platform Firmware Profile,
+/// clause 10: a TCG_PCClientPCREvent carrying the Spec ID Event, then
+/// TCG_PCR_EVENT2 records) into PCRs 0-7 for each bank the log carries.
+/// Returns (algorithm id, PCR values) per bank and the number of events.
+fn replay(log: &[u8]) -> (Vec<(u16, Vec<Vec<u8>>)>, usize) {
+    let mut r = LogReader(log);
+    // The header event: pcrIndex, eventType (EV_NO_ACTION), a SHA-1 digest field.
+    assert_eq!(r.u32(), 0, "header event PCR");
+    assert_eq!(r.u32(), 3, "header event type is EV_NO_ACTION");
+    r.take(20);
+    let size = r.u32() as usize;
+    let mut spec = LogReader(r.take(size));
+    assert_eq!(spec.take(16), b"Spec ID Event03\0");
+    spec.take(4 + 4); // platformClass, version minor/major, errata, uintnSize
+    let count = spec.u32();
+    let mut banks: Vec<(u16, usize, Vec<Vec<u8>>)> = (0..count)
+        .map(|_| {
+            let alg = spec.u16();
+            let size = spec.u16() as usize;
+            (alg, size, vec![vec![0u8; size]; 8])
+        })
+        .collect();
+    let mut events = 0;
+    while !r.0.is_empty() {
+        let pcr = r.u32() as usize;
+        let event_type = r.u32();
+        let n = r.u32();
+        let mut digests = Vec::new();
+        for _ in 0..n {
+            let alg = r.u16();
+            let size = banks
+                .iter()
+                .find(|b| b.0 == alg)
+                .unwrap_or_else(|| panic!("digest of algorithm {alg:#x} not in the header"))
+                .1;
+            digests.push((alg, r.take(size).to_vec()));
+        }
+        let data_size = r.u32() as usize;
+        let data = r.take(data_size);
+        events += 1;
+        if event_type == 3 {
+            // EV_NO_ACTION is not extended; a StartupLocality event sets the
+            // initial value of PCR 0.
+            if data.starts_with(b"StartupLocality\0") && data.len() > 16 {
+                for b in &mut banks {
+                    let last = b.2[0].len() - 1;
+                    b.2[0][last] = data[16];
+                }
+            }
+            continue;
+        }
+        if pcr > 7 {
+            continue;
+        }
+        for (alg, digest) in digests {
+            let bank = banks.iter_mut().find(|b| b.0 == alg).unwrap();
+            let mut cat = bank.2[pcr].clone();
+            cat.extend_from_slice(&digest);
+            bank.2[pcr] = match alg {
+                0x0004 => {
+                    use sha1::Digest;
+                    sha1::Sha1::digest(&cat).to_vec()
+                }
+                0x000B => {
+                    use sha2::Digest;
+                    sha2::Sha256::digest(&cat).to_vec()
+                }
+                0x000C => {
+                    use sha2::Digest;
+                    sha2::Sha384::digest(&cat).to_vec()
+                }
+                other => panic!("no replay for algorithm {other:#x}"),
+            };
+        }
+    }
+    (
+        banks.into_iter().map(|(a, _, pcrs)| (a, pcrs)).collect(),
+        events,
+    )
+}
+
+/// OVMF measures the boot into the vTPM; the event log the guest reads replays to
+/// the PCR values the vTPM reports, bank by bank.
+#[test]
+fn ovmf_measured_boot_log_replays_to_pcrs() {
+    require!("qemu-system-x86_64", "busybox", "cpio");
+    if kernel().is_none() {
+        eprintln!("skipped: no kernel in /boot (linux-image-amd64)");
+        return;
+    }
+    if !Path::new(OVMF_CODE).exists() {
+        eprintln!("skipped: no {OVMF_CODE} (Debian package ovmf)");
+        return;
+    }
+    let td = TestDir::new();
+    let vars = td.path().join("OVMF_VARS.fd");
+    fs::copy(OVMF_VARS, &vars).unwrap();
+    let extra = [
+        "-machine".to_string(),
+        "q35".to_string(),
+        "-m".to_string(),
+        "512".to_string(),
+        "-drive".to_string(),
+        format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"),
+        "-drive".to_string(),
+        format!("if=pflash,format=raw,file={}", vars.display()),
+    ];
+    let (console, log) = boot_with(td.path(), "tpm-crb", INIT_MEASURED, false, &extra);
+    let ctx = || format!("{console}\n--- vtpm log ---\n{log}");
+    assert!(console.contains("VTPM-DONE"), "{}", ctx());
+    let (banks, events) = replay(&hex_decode(value(&console, "EVENTLOG")));
+    assert!(events > 10, "only {events} events in the log: {}", ctx());
+    let mut checked = 0;
+    for (alg, pcrs) in banks {
+        let name = match alg {
+            0x0004 => "SHA1",
+            0x000B => "SHA256",
+            _ => continue,
+        };
+        for (i, want) in pcrs.iter().enumerate() {
+            let want: String = want.iter().map(|b| format!("{b:02x}")).collect();
+            let got = value(&console, &format!("{name}-PCR{i}")).to_lowercase();
+            assert_eq!(got, want, "{name} PCR {i} does not replay: {}", ctx());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 16, "the log carries SHA-1 and SHA-256: {}", ctx());
+    // The firmware measured something into each of PCRs 0-7 it uses.
+    assert_ne!(value(&console, "SHA256-PCR0"), "0".repeat(64));
+    assert_ne!(value(&console, "SHA256-PCR7"), "0".repeat(64));
 }
