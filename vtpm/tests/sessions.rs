@@ -108,3 +108,21 @@ fn ibm_tss_parameter_encryption() {
     ]));
     assert_eq!(std::fs::read(dir.join("out2.bin")).unwrap(), secret);
 }
+
+/// The session pattern of Linux 6.10+ (a NULL-hierarchy ECC primary kept as a saved
+/// context, a salted session per use, encrypted parameters on every command) as
+/// `tests/py/linux_sessions.py` drives it through ESAPI. Debian's kernels are built
+/// without CONFIG_TCG_TPM2_HMAC, so a guest cannot show it.
+#[test]
+fn linux_kernel_session_pattern() {
+    require!("tpm2_startup");
+    if !have_pytss() {
+        eprintln!("skipped: tpm2_pytss not installed for {PYTHON}");
+        return;
+    }
+    let td = TestDir::new();
+    let server = Server::start(&td);
+    ok(server.tpm2("tpm2_startup").arg("-c"));
+    let out = run_py(&server, "linux_sessions.py", &[]);
+    assert!(out.contains("36 commands on 3 salted sessions ok"), "{out}");
+}
