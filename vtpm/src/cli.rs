@@ -150,6 +150,31 @@ pub struct RunArgs {
     /// state, it must match the id stored with it.
     #[arg(long, value_name = "UUID")]
     pub instance: Option<InstanceId>,
+
+    /// When a change to permanent state (NV, hierarchy auth, DA counters) counts as
+    /// saved: `fsync` (on stable storage before the TPM answers; survives a host
+    /// crash) or `atomic` (renamed into place, written back by the kernel; survives
+    /// a killed process, as swtpm's state does).
+    #[arg(long, value_enum, default_value_t = DurabilityArg::Fsync)]
+    pub durability: DurabilityArg,
+}
+
+/// Durability of state saves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityArg {
+    /// fsync the file and the directory at every save.
+    Fsync,
+    /// Atomic rename only.
+    Atomic,
+}
+
+impl From<DurabilityArg> for crate::store::Durability {
+    fn from(d: DurabilityArg) -> Self {
+        match d {
+            DurabilityArg::Fsync => crate::store::Durability::Fsync,
+            DurabilityArg::Atomic => crate::store::Durability::Atomic,
+        }
+    }
 }
 
 /// Isolation backend choice.

@@ -12,6 +12,10 @@
 //! directory is fsynced. A crash at any point leaves either the old or the new
 //! state, whole. Each save carries a sequence number one above the previous one.
 //!
+//! [`Durability::Atomic`] skips the two fsyncs: a killed process still leaves the
+//! old or the new state whole (the rename is atomic), but a host crash may lose
+//! the last few seconds of saves, as with swtpm, which does not fsync either.
+//!
 //! A state file that does not decode is never replaced or repaired here: the caller
 //! gets [`StoreError::Corrupt`] naming the file and the reason.
 
@@ -155,6 +159,19 @@ pub struct StateDir {
     dir: PathBuf,
     _lock: File,
     last_sequence: u64,
+    durability: Durability,
+}
+
+/// When a save counts as done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// On stable storage (file and directory fsynced) before the TPM answers, as a
+    /// hardware TPM commits NV before it responds. Survives a host crash.
+    #[default]
+    Fsync,
+    /// Renamed into place atomically, left to the kernel to write back. Survives
+    /// a killed process, not necessarily a host crash.
+    Atomic,
 }
 
 impl StateDir {
@@ -230,7 +247,13 @@ impl StateDir {
             dir: dir.to_owned(),
             _lock: lock,
             last_sequence: 0,
+            durability: Durability::default(),
         })
+    }
+
+    /// When later saves count as done (default: [`Durability::Fsync`]).
+    pub fn set_durability(&mut self, durability: Durability) {
+        self.durability = durability;
     }
 
     /// The permanent state file.
@@ -281,7 +304,8 @@ impl StateDir {
             }
         })?);
         let tmp = self.dir.join(PERMANENT_TMP_FILE);
-        let result = write_atomically(&self.dir, &tmp, &path, &blob);
+        let fsync = self.durability == Durability::Fsync;
+        let result = write_atomically(&self.dir, &tmp, &path, &blob, fsync);
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -295,8 +319,15 @@ impl StateDir {
     }
 }
 
-/// temp file + write + fsync + rename + fsync(dir).
-fn write_atomically(dir: &Path, tmp: &Path, dest: &Path, data: &[u8]) -> io::Result<()> {
+/// temp file + write + fsync + rename + fsync(dir); without `fsync`, the same
+/// without the two fsyncs.
+fn write_atomically(
+    dir: &Path,
+    tmp: &Path,
+    dest: &Path,
+    data: &[u8],
+    fsync: bool,
+) -> io::Result<()> {
     // A temporary left by a crash is stale; create_new below then refuses to follow
     // anything that appears at that path meanwhile (symlinks included).
     match fs::remove_file(tmp) {
@@ -310,10 +341,15 @@ fn write_atomically(dir: &Path, tmp: &Path, dest: &Path, data: &[u8]) -> io::Res
         .mode(0o600)
         .open(tmp)?;
     f.write_all(data)?;
-    f.sync_all()?;
+    if fsync {
+        f.sync_all()?;
+    }
     drop(f);
     fs::rename(tmp, dest)?;
-    File::open(dir)?.sync_all()
+    if fsync {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

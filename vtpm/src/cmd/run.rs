@@ -104,7 +104,8 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
         .map_err(|e| Error::Runtime(format!("the OS entropy source failed: {e}")))?;
 
     let dir = &args.state.state_dir;
-    let (mut tpm, instance, store, mut platform) = open_tpm(dir, args.instance)?;
+    let (mut tpm, instance, mut store, mut platform) = open_tpm(dir, args.instance)?;
+    store.set_durability(args.durability.into());
     tpm.set_isolation(Isolation::Process);
     // The machine this TPM belongs to is on: power it (_TPM_Init). Clients still
     // send TPM2_Startup.

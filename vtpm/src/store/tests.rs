@@ -145,3 +145,18 @@ fn a_file_where_the_dir_should_be_is_an_error_naming_it() {
     let err = StateDir::open(&not_a_dir).unwrap_err();
     assert!(err.to_string().contains(&not_a_dir.display().to_string()));
 }
+
+#[test]
+fn atomic_durability_saves_the_same_way_without_fsync() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sd = StateDir::open(tmp.path()).unwrap();
+    sd.set_durability(Durability::Atomic);
+    assert_eq!(sd.write_permanent(ID, b"one").unwrap(), 1);
+    assert_eq!(sd.write_permanent(ID, b"two").unwrap(), 2);
+    assert_eq!(mode(&sd.permanent_path()), 0o600);
+    assert!(!tmp.path().join(PERMANENT_TMP_FILE).exists());
+    drop(sd);
+    let mut sd = StateDir::open(tmp.path()).unwrap();
+    let s = sd.read_permanent().unwrap().unwrap();
+    assert_eq!((s.body.as_slice(), s.sequence), (&b"two"[..], 2));
+}
