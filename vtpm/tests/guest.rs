@@ -579,11 +579,14 @@ impl<'a> LogReader<'a> {
     }
 }
 
+/// A PCR bank replayed from the event log: TPM_ALG_ID and PCRs 0-7.
+type Bank = (u16, Vec<Vec<u8>>);
+
 /// Replays a crypto-agile TCG event log (PC Client Platform Firmware Profile,
 /// clause 10: a TCG_PCClientPCREvent carrying the Spec ID Event, then
 /// TCG_PCR_EVENT2 records) into PCRs 0-7 for each bank the log carries.
 /// Returns (algorithm id, PCR values) per bank and the number of events.
-fn replay(log: &[u8]) -> (Vec<(u16, Vec<Vec<u8>>)>, usize) {
+fn replay(log: &[u8]) -> (Vec<Bank>, usize) {
     let mut r = LogReader(log);
     // The header event: pcrIndex, eventType (EV_NO_ACTION), a SHA-1 digest field.
     assert_eq!(r.u32(), 0, "header event PCR");
