@@ -99,6 +99,11 @@ pub enum Command {
     /// (`vtpm swtpm-ioctl --unix SOCK -c`). A link named `swtpm_ioctl` runs it.
     SwtpmIoctl(SwtpmArgs),
 
+    /// Manufacture a TPM with swtpm_setup's options (`vtpm swtpm-setup --tpm2
+    /// --tpmstate DIR --createek --create-ek-cert --pcr-banks sha256`). A link
+    /// named `swtpm_setup` runs it.
+    SwtpmSetup(SwtpmArgs),
+
     /// Print version information.
     Version,
 }

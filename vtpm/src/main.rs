@@ -8,7 +8,9 @@
 
 mod cli;
 mod cmd;
+mod der;
 mod error;
+mod localca;
 mod logger;
 mod mssim;
 mod platform;
@@ -65,6 +67,18 @@ fn main() -> ExitCode {
             }
         };
     }
+    if invoked_as().as_deref() == Some("swtpm_setup") {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let result = cmd::swtpm_setup::run(&args, false);
+        log::logger().flush();
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("swtpm_setup: error: {e}");
+                e.exit_code()
+            }
+        };
+    }
     if invoked_as().as_deref() == Some("swtpm") {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let result = cmd::swtpm::run(&args, false);
@@ -78,6 +92,21 @@ fn main() -> ExitCode {
         };
     }
     let cli = Cli::parse();
+    if let cli::Command::SwtpmSetup(args) = &cli.command {
+        // Logs go to --logfile (and stderr); --log-level, when given, wins.
+        if let Some(level) = cli.log_level {
+            logger::init(level.filter());
+        }
+        let result = cmd::swtpm_setup::run(&args.args, cli.log_level.is_some());
+        log::logger().flush();
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("vtpm: error: {e}");
+                e.exit_code()
+            }
+        };
+    }
     if let cli::Command::Swtpm(args) = &cli.command {
         // The swtpm front sets up its own logging (--log file=..,level=..);
         // --log-level, when given, still wins.

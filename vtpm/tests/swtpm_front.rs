@@ -301,3 +301,183 @@ fn our_swtpm_ioctl_against_swtpm_and_vtpm() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("locality"));
 }
+
+/// `vtpm swtpm-setup` (swtpm_setup's options) with `--localca-dir` in `dir`.
+fn setup_cmd(dir: &Path) -> Command {
+    let mut c = vtpm();
+    c.arg("swtpm-setup")
+        .arg("--localca-dir")
+        .arg(dir.join("ca"));
+    c
+}
+
+/// swtpm_setup as libvirt runs it: the state it manufactures holds the EK at its
+/// TCG handle (the same key tpm2_createek derives), the chosen PCR banks, and an
+/// EK certificate in locked NV that openssl verifies under the local CA and
+/// whose key is the EK's.
+#[test]
+fn swtpm_setup_manufactures_ek_certificate_and_banks() {
+    require!("tpm2_getcap", "openssl");
+    let td = TestDir::new();
+    let dir = td.path();
+    let state = dir.join("setup-state");
+    let log = dir.join("setup.log");
+    let out = ok(setup_cmd(dir)
+        .args(["--tpm2", "--tpm-state"])
+        .arg(&state)
+        .args([
+            "--vmid",
+            "guest1:6b1ea5fd-7b4f-4c43-9c8a-0d4b3b7c2a11",
+            "--logfile",
+        ])
+        .arg(&log)
+        .args([
+            "--createek",
+            "--create-ek-cert",
+            "--create-platform-cert",
+            "--lock-nvram",
+            "--not-overwrite",
+            "--pcr-banks",
+            "sha256,sha384",
+        ]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Successfully authored"));
+    let logged = fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("EK certificate"), "{logged}");
+    assert!(
+        logged.contains("platform certificates are not created"),
+        "{logged}"
+    );
+    let stored = fs::read(state.join("permanent.state")).unwrap();
+
+    // Again with --not-overwrite: nothing changes; without it: refused.
+    ok(setup_cmd(dir)
+        .args(["--tpm2", "--tpmstate"])
+        .arg(&state)
+        .args(["--createek", "--not-overwrite"]));
+    assert_eq!(fs::read(state.join("permanent.state")).unwrap(), stored);
+    let again = run_timeout(
+        setup_cmd(dir)
+            .args(["--tpm2", "--tpmstate"])
+            .arg(&state)
+            .arg("--createek"),
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--overwrite"));
+
+    let front = Front::start(dir, "setup", "not-need-init,startup-clear");
+    let caps = ok(front.tpm2("tpm2_getcap").arg("handles-persistent"));
+    assert!(String::from_utf8_lossy(&caps.stdout).contains("0x81010001"));
+    let pcrs =
+        String::from_utf8_lossy(&ok(front.tpm2("tpm2_getcap").arg("pcrs")).stdout).into_owned();
+    let full =
+        "[ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23 ]";
+    assert!(pcrs.contains(&format!("sha256: {full}")), "{pcrs}");
+    assert!(pcrs.contains(&format!("sha384: {full}")), "{pcrs}");
+    assert!(pcrs.contains("sha1: [ ]"), "{pcrs}");
+
+    // The certificate: in NV, verified by openssl under the local CA.
+    let der = dir.join("ek.der");
+    ok(front
+        .tpm2("tpm2_nvread")
+        .args(["0x01c00002", "-C", "o", "-o"])
+        .arg(&der));
+    let pem = dir.join("ek.pem");
+    ok(Command::new("openssl")
+        .args(["x509", "-inform", "DER", "-in"])
+        .arg(&der)
+        .arg("-out")
+        .arg(&pem));
+    let verify = ok(Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(dir.join("ca/ca-cert.pem"))
+        .arg(&pem));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains(": OK"));
+    let text = String::from_utf8_lossy(
+        &ok(Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(&pem))
+        .stdout,
+    )
+    .into_owned();
+    for want in [
+        "2.23.133.8.1",
+        "id:5654504D",
+        "virtual TPM",
+        "guest1:6b1ea5fd",
+    ] {
+        assert!(text.contains(want), "no {want} in:\n{text}");
+    }
+
+    // The certified key is the persistent EK, and tpm2_createek (the TCG
+    // template) derives the same key.
+    let cert_key = ok(Command::new("openssl")
+        .args(["x509", "-noout", "-pubkey", "-in"])
+        .arg(&pem))
+    .stdout;
+    let persistent = dir.join("ek-persistent.pem");
+    ok(front
+        .tpm2("tpm2_readpublic")
+        .args(["-c", "0x81010001", "-f", "pem", "-o"])
+        .arg(&persistent));
+    assert_eq!(fs::read(&persistent).unwrap(), cert_key);
+    let derived = dir.join("ek-derived.pem");
+    ok(front
+        .tpm2("tpm2_createek")
+        .args(["-G", "rsa", "-c"])
+        .arg(dir.join("ek.ctx"))
+        .arg("-f")
+        .arg("pem")
+        .arg("-u")
+        .arg(&derived));
+    assert_eq!(fs::read(&derived).unwrap(), cert_key);
+
+    // --lock-nvram: the certificate cannot be rewritten.
+    let rewrite = run_timeout(
+        front
+            .tpm2("tpm2_nvwrite")
+            .args(["0x01c00002", "-C", "p", "-i"])
+            .arg(&der),
+    );
+    assert!(!rewrite.status.success());
+}
+
+#[test]
+fn swtpm_setup_ecc_ek_and_errors() {
+    require!("tpm2_getcap", "openssl");
+    let td = TestDir::new();
+    let dir = td.path();
+    ok(setup_cmd(dir)
+        .args(["--tpm2", "--tpmstate"])
+        .arg(dir.join("setup-state"))
+        .args(["--create-ek-cert", "--ecc"]));
+    let front = Front::start(dir, "setup", "not-need-init,startup-clear");
+    let caps = ok(front.tpm2("tpm2_getcap").arg("handles-persistent"));
+    assert!(String::from_utf8_lossy(&caps.stdout).contains("0x81010002"));
+    let der = dir.join("ek.der");
+    ok(front
+        .tpm2("tpm2_nvread")
+        .args(["0x01c0000a", "-C", "o", "-o"])
+        .arg(&der));
+    let text = ok(Command::new("openssl")
+        .args(["x509", "-inform", "DER", "-noout", "-text", "-in"])
+        .arg(&der));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("NIST CURVE: P-256") && text.contains("Key Agreement"),
+        "{text}"
+    );
+    // Only the PCR bank asked for (the default: sha256).
+    let pcrs = ok(front.tpm2("tpm2_getcap").arg("pcrs"));
+    assert!(String::from_utf8_lossy(&pcrs.stdout).contains("sha1: [ ]"));
+
+    // Errors name the option; the program answers to the name swtpm_setup.
+    let bad =
+        run_timeout(vtpm().args(["swtpm-setup", "--tpm2", "--tpmstate", "/x", "--frobnicate"]));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--frobnicate"));
+    let link = dir.join("swtpm_setup");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_vtpm"), &link).unwrap();
+    let caps = ok(Command::new(&link).arg("--print-capabilities"));
+    assert!(String::from_utf8_lossy(&caps.stdout).contains("\"type\": \"swtpm_setup\""));
+}

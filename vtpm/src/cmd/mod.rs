@@ -5,6 +5,7 @@ pub mod run;
 pub mod state;
 pub mod swtpm;
 pub mod swtpm_ioctl;
+pub mod swtpm_setup;
 pub mod version;
 
 use crate::cli::Command;
@@ -19,6 +20,7 @@ pub fn run(command: &Command) -> Result<(), Error> {
         // Dispatched by main before the logger is set up.
         Command::Swtpm(args) => swtpm::run(&args.args, true),
         Command::SwtpmIoctl(args) => swtpm_ioctl::run(&args.args),
+        Command::SwtpmSetup(args) => swtpm_setup::run(&args.args, true),
         Command::Version => {
             version::run();
             Ok(())
