@@ -33,6 +33,7 @@ extern crate alloc;
 pub mod commands;
 pub mod crypto;
 pub mod dispatch;
+pub mod events;
 pub mod marshal;
 pub mod objects;
 pub mod platform;

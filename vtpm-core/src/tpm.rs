@@ -109,6 +109,10 @@ pub struct Tpm {
     /// session that has audited every command since it last started or reset
     /// its audit.
     pub(crate) exclusive_audit: Option<u32>,
+    /// The open _TPM_Hash_Start sequence.
+    pub(crate) drtm: Option<crate::events::DrtmSequence>,
+    /// PCR 0 after an H-CRTM since _TPM_Init, applied by the next Startup.
+    pub(crate) hcrtm: Option<crate::events::HcrtmPcr0>,
 }
 
 impl core::fmt::Debug for Tpm {
@@ -154,6 +158,8 @@ impl Tpm {
             physical_presence: false,
             isolation: Isolation::Process,
             exclusive_audit: None,
+            drtm: None,
+            hcrtm: None,
         }
     }
 
@@ -284,6 +290,8 @@ impl Tpm {
         self.clock_sync_ms = now;
         self.objects.clear();
         self.sessions.clear();
+        self.drtm = None;
+        self.hcrtm = None;
         self.failure = None;
         self.self_tested = false;
         self.power = Power::NeedsStartup;

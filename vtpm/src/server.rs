@@ -65,6 +65,21 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// _TPM_Hash_Start (the platform's locality-4 indication).
+    pub fn hash_start(&mut self) {
+        self.tpm.hash_start();
+    }
+
+    /// _TPM_Hash_Data.
+    pub fn hash_data(&mut self, data: &[u8]) {
+        self.tpm.hash_data(data);
+    }
+
+    /// _TPM_Hash_End: extends PCR 0 (before Startup) or PCR 17 (after).
+    pub fn hash_end(&mut self) {
+        self.tpm.hash_end();
+    }
+
     /// Wraps a loaded or freshly manufactured TPM.
     pub fn new(tpm: Tpm, platform: HostPlatform, store: StateDir, instance: InstanceId) -> Self {
         Engine {
@@ -474,8 +489,18 @@ fn command_step(buf: &[u8], peer: SocketAddr, shared: &Shared) -> Step {
                 Err(error) => Step::Refused { error, reply: None },
             }
         }
-        CommandRequest::HashStart | CommandRequest::HashData(_) | CommandRequest::HashEnd => {
-            log::debug!("command port: {peer}: H-CRTM hash signal acknowledged and ignored");
+        CommandRequest::HashStart => {
+            log::debug!("command port: {peer}: _TPM_Hash_Start");
+            shared.lock().hash_start();
+            done(status_ok(), used, false)
+        }
+        CommandRequest::HashData(data) => {
+            shared.lock().hash_data(data);
+            done(status_ok(), used, false)
+        }
+        CommandRequest::HashEnd => {
+            log::debug!("command port: {peer}: _TPM_Hash_End");
+            shared.lock().hash_end();
             done(status_ok(), used, false)
         }
         CommandRequest::RemoteHandshake { client_version } => {

@@ -28,6 +28,7 @@ const CTRL_MESSAGE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The capabilities this front implements (CMD_GET_CAPABILITY).
 pub const CAPABILITIES: u32 = cap::INIT
+    | cap::HASHING
     | cap::SHUTDOWN
     | cap::GET_TPMESTABLISHED
     | cap::SET_LOCALITY
@@ -270,10 +271,21 @@ impl Front {
                 state.established = false;
                 (ctrl::result(res::SUCCESS), false)
             }
-            CtrlRequest::HashStart | CtrlRequest::HashData(_) | CtrlRequest::HashEnd => {
-                // The H-CRTM sequence is not offered (no cap::HASHING bit).
-                debug_assert_eq!(CAPABILITIES & cap::HASHING, 0);
-                (ctrl::result(res::BAD_ORDINAL), false)
+            CtrlRequest::HashStart => {
+                log::debug!("CMD_HASH_START");
+                lock(&self.engine).hash_start();
+                (ctrl::result(res::SUCCESS), false)
+            }
+            CtrlRequest::HashData(data) => {
+                lock(&self.engine).hash_data(data);
+                (ctrl::result(res::SUCCESS), false)
+            }
+            CtrlRequest::HashEnd => {
+                log::debug!("CMD_HASH_END");
+                lock(&self.engine).hash_end();
+                // A D-RTM (or H-CRTM) took place: TIS/CRB report tpmEstablished.
+                state.established = true;
+                (ctrl::result(res::SUCCESS), false)
             }
             CtrlRequest::CancelTpmCmd => {
                 // Commands run to completion before the next request is read:

@@ -481,3 +481,93 @@ fn swtpm_setup_ecc_ek_and_errors() {
     let caps = ok(Command::new(&link).arg("--print-capabilities"));
     assert!(String::from_utf8_lossy(&caps.stdout).contains("\"type\": \"swtpm_setup\""));
 }
+
+/// H-CRTM before Startup and D-RTM after it, sent by swtpm_ioctl -h (HASH_START,
+/// HASH_DATA, HASH_END on the control channel): PCR 0 and PCR 17 take the values
+/// computed here, the same as swtpm's.
+#[test]
+fn hash_sequence_measures_into_pcr0_and_pcr17() {
+    require!("swtpm_ioctl", "tpm2_pcrread", "swtpm");
+    use sha2::{Digest, Sha256};
+    let td = TestDir::new();
+    let f = Front::start(td.path(), "h", "not-need-init");
+    let run = |tpm2: &dyn Fn(&str) -> Command, ioctl: &dyn Fn(&[&str]) -> String| {
+        ioctl(&["-i"]);
+        ioctl(&["-h", "h-crtm code"]);
+        ok(tpm2("tpm2_startup").arg("-c"));
+        ioctl(&["-h", "measured launch"]);
+        let out = ok(tpm2("tpm2_pcrread").arg("sha256:0,17,18"));
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            ioctl(&["-e"]),
+        )
+    };
+    let (ours, established) = run(&|t| f.tpm2(t), &|a| f.ioctl(a));
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    let mut start = [0u8; 32];
+    start[31] = 4;
+    let pcr0 = Sha256::new()
+        .chain_update(start)
+        .chain_update(Sha256::digest(b"h-crtm code"))
+        .finalize();
+    let pcr17 = Sha256::new()
+        .chain_update([0u8; 32])
+        .chain_update(Sha256::digest(b"measured launch"))
+        .finalize();
+    assert!(ours.contains(&format!("0 : 0x{}", hex(&pcr0))), "{ours}");
+    assert!(ours.contains(&format!("17: 0x{}", hex(&pcr17))), "{ours}");
+    assert!(
+        ours.contains(&format!("18: 0x{}", "00".repeat(32))),
+        "{ours}"
+    );
+    assert!(established.contains("tpmEstablished is 1"), "{established}");
+
+    // swtpm, driven the same way, agrees.
+    let port = free_port_pair();
+    let state = td.path().join("swtpm-state");
+    fs::create_dir_all(&state).unwrap();
+    let mut sw = Command::new("swtpm")
+        .args(["socket", "--tpm2", "--flags", "not-need-init"])
+        .arg("--tpmstate")
+        .arg(format!("dir={}", state.display()))
+        .arg("--server")
+        .arg(format!("type=tcp,port={port}"))
+        .arg("--ctrl")
+        .arg(format!("type=tcp,port={}", port + 1))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port + 1)).is_err() {
+        assert!(Instant::now() < deadline, "swtpm did not start");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let sw_tpm2 = |t: &str| {
+        let mut c = Command::new(t);
+        c.env(
+            "TPM2TOOLS_TCTI",
+            format!("swtpm:host=127.0.0.1,port={port}"),
+        );
+        c
+    };
+    let sw_ioctl = |a: &[&str]| {
+        let out = ok(Command::new("swtpm_ioctl")
+            .arg("--tcp")
+            .arg(format!("127.0.0.1:{}", port + 1))
+            .args(a));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (theirs, _) = run(&sw_tpm2, &sw_ioctl);
+    let _ = sw.kill();
+    let _ = sw.wait();
+    assert_eq!(ours, theirs);
+
+    // Our swtpm_ioctl sends the same sequence.
+    ok(vtpm()
+        .args(["swtpm-ioctl", "--tcp"])
+        .arg(format!("127.0.0.1:{}", f.port + 1))
+        .args(["-h", "measured launch"]));
+    let again = ok(f.tpm2("tpm2_pcrread").arg("sha256:17"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains(&hex(&pcr17)));
+}

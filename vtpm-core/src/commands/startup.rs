@@ -49,6 +49,8 @@ pub fn startup(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
             }
         }
     }
+    // An H-CRTM since _TPM_Init decides PCR 0 (it supersedes locality 3).
+    tpm.apply_hcrtm();
     tpm.ph_enable = true;
     tpm.objects = ObjectTable::default();
     tpm.sessions.clear();

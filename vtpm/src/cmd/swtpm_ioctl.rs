@@ -24,6 +24,8 @@ Usage: swtpm_ioctl [OPTION] --unix PATH | --tcp HOST:PORT
   -v                    store the volatile state
   -g                    print the configuration flags
   -b SIZE               set (or with 0 query) the buffer size
+  -h DATA               hash DATA in an H-CRTM/D-RTM sequence (HASH_START,
+                        HASH_DATA, HASH_END); DATA '-' reads standard input
   --stop                stop the TPM (it answers no commands until -i)
   --info FLAGS          print information (1 spec, 2 attributes) as JSON
   --save TYPE FILE      save a state blob (permanent, volatile, savestate)
@@ -31,7 +33,7 @@ Usage: swtpm_ioctl [OPTION] --unix PATH | --tcp HOST:PORT
   --lock-storage N      lock the storage, retrying N times
   --unix PATH           control channel on a unix socket
   --tcp HOST:PORT       control channel on TCP
-  --version, -h/--help
+  --version, --help
 ";
 
 enum Conn {
@@ -122,7 +124,7 @@ pub fn run(args: &[String]) -> Result<(), Error> {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "-h" | "--help" => {
+            "--help" => {
                 print!("{USAGE}");
                 return Ok(());
             }
@@ -149,7 +151,7 @@ pub fn run(args: &[String]) -> Result<(), Error> {
             "-c" | "-i" | "-s" | "-e" | "-C" | "-v" | "-g" | "--stop" => {
                 action = Some((a.clone(), Vec::new()));
             }
-            "-r" | "-l" | "-b" | "--info" | "--lock-storage" => {
+            "-r" | "-l" | "-b" | "-h" | "--info" | "--lock-storage" => {
                 let v = it
                     .next()
                     .ok_or_else(|| Error::Usage(format!("{a} needs a value")))?;
@@ -205,6 +207,30 @@ pub fn run(args: &[String]) -> Result<(), Error> {
         }
         "-C" => {
             transact(&mut conn, &msg(code::CANCEL_TPM_CMD, &[]), 4)?;
+        }
+        "-h" => {
+            let data = match val.map(String::as_str) {
+                Some("-") => {
+                    let mut d = Vec::new();
+                    std::io::stdin()
+                        .read_to_end(&mut d)
+                        .map_err(|e| Error::Runtime(format!("cannot read standard input: {e}")))?;
+                    d
+                }
+                Some(v) => v.as_bytes().to_vec(),
+                None => Vec::new(),
+            };
+            transact(&mut conn, &msg(code::HASH_START, &[]), 4)?;
+            // swtpm's HASH_DATA carries at most 4096 bytes.
+            for chunk in data.chunks(4096) {
+                let len = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
+                transact(
+                    &mut conn,
+                    &msg(code::HASH_DATA, &[&len.to_be_bytes(), chunk]),
+                    4,
+                )?;
+            }
+            transact(&mut conn, &msg(code::HASH_END, &[]), 4)?;
         }
         "-v" => {
             transact(&mut conn, &msg(code::STORE_VOLATILE, &[]), 4)?;
