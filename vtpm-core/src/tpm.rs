@@ -16,7 +16,7 @@ use crate::types::constants::{TpmHt, TpmRh, IMPLEMENTATION_PCR};
 
 /// Version of the serialized state layout. Bumped whenever it changes; older
 /// layouts are migrated or refused, never misread.
-pub const STATE_FORMAT: u16 = 2;
+pub const STATE_FORMAT: u16 = 3;
 
 /// Interval (ms) after which Clock is made durable even without other NV writes
 /// (TPM_PT_CLOCK_UPDATE).
@@ -190,6 +190,7 @@ impl Tpm {
             persistent: Vec::new(),
             command_audit: crate::state::CommandAudit::default(),
             nv: Default::default(),
+            pcr_policy: Default::default(),
             clock: 0,
             reset_count: 0,
             total_reset_count: 0,
@@ -533,8 +534,12 @@ impl Tpm {
             _ => {}
         }
         match TpmHt::of(handle) {
-            // PCR_SetAuthValue is not implemented: every PCR's authValue is empty.
-            TpmHt::PCR => Some(&[]),
+            // PCRs of the authorization group share its authValue
+            // (TPM2_PCR_SetAuthValue); every other PCR's authValue is empty.
+            TpmHt::PCR => Some(match u8::try_from(handle) {
+                Ok(i) if crate::state::pcr::in_auth_group(i) => self.clear.pcr_auth.as_slice(),
+                _ => &[],
+            }),
             TpmHt::TRANSIENT => match self.objects.get(handle)? {
                 Object::Sequence(s) => Some(s.auth.as_slice()),
                 Object::Key(k) => Some(k.auth()),

@@ -346,8 +346,8 @@ fn pcr_property(tag: TpmPtPcr) -> [u8; PCR_SELECT_MAX as usize] {
             TpmPtPcr::NO_INCREMENT => attributes(i).no_increment,
             // Reset by the D-RTM event: the PCRs locality 4 resets.
             TpmPtPcr::DRTM_RESET => attributes(i).reset_locality & 0x10 != 0,
-            // No PCR has an authValue or policy of its own (PCR_SetAuthValue and
-            // PCR_SetAuthPolicy are not implemented).
+            TpmPtPcr::AUTH => crate::state::pcr::in_auth_group(i),
+            TpmPtPcr::POLICY => crate::state::pcr::in_policy_group(i),
             _ => false,
         };
         if has {

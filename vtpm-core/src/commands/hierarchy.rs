@@ -100,7 +100,8 @@ pub fn hierarchy_change_auth(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult
 }
 
 /// TPM2_Clear — Part 3 §24.6: new Storage Primary Seed and owner/endorsement
-/// proofs; owner, endorsement and lockout auth and policy emptied; Clock and the
+/// proofs; owner, endorsement and lockout auth and policy emptied, and the PCR
+/// authValues; Clock and the
 /// reset counters back to zero; owner and endorsement hierarchies enabled; their
 /// loaded and persistent objects removed, and the NV indices the owner defined.
 ///
@@ -126,6 +127,8 @@ pub fn clear(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     tpm.perm.owner_policy = AuthPolicy::default();
     tpm.perm.endorsement_policy = AuthPolicy::default();
     tpm.perm.lockout_policy = AuthPolicy::default();
+    // PCR authValues are emptied too (the reference implementation's PCR_ClearAuth).
+    tpm.clear.pcr_auth = Tpm2bAuth::empty();
     tpm.clear.sh_enable = true;
     tpm.clear.eh_enable = true;
     tpm.sync_clock(ctx.platform);

@@ -3,6 +3,7 @@
 pub mod asymmetric;
 pub mod attestation;
 pub mod audit;
+pub mod auth_policy;
 pub mod capability;
 pub mod clock;
 pub mod context;

@@ -5,9 +5,10 @@
 //! `TPM_RC_ATTRIBUTES`. ORDERLY indices are handled as non-orderly ones (their data
 //! is durable after every command).
 //!
-//! SPEC-DEVIATION: an index's authValue is accepted by the session layer whatever
-//! its attributes; AUTHREAD/AUTHWRITE are checked by the command, so a command
-//! authorized with the authValue of an index without them answers
+//! SPEC-DEVIATION: an index's authValue and authPolicy are accepted by the session
+//! layer whatever its attributes; AUTHREAD/AUTHWRITE (password or HMAC session)
+//! and POLICYREAD/POLICYWRITE (policy session) are checked by the command, so a
+//! command authorized through an index without the matching attribute answers
 //! `TPM_RC_NV_AUTHORIZATION` rather than `TPM_RC_AUTH_UNAVAILABLE`.
 
 use alloc::vec;
@@ -24,10 +25,15 @@ use crate::types::sized::{Tpm2bAuth, Tpm2bDigest};
 
 use super::hierarchy::auth_value;
 
-/// How the authorization handle was satisfied. Policy sessions do not authorize
-/// commands yet, so an index handle is always authorized with its authValue.
-fn via() -> NvAuthVia {
-    NvAuthVia::AuthValue
+/// How handle `i` (0-based position in the handle area) was authorized: by a
+/// policy session (the index's authPolicy, so POLICYREAD/POLICYWRITE apply) or
+/// by a password or HMAC session (its authValue: AUTHREAD/AUTHWRITE).
+pub(crate) fn auth_via(ctx: &Ctx<'_>, i: usize) -> NvAuthVia {
+    if ctx.policy_auth.get(i).copied().unwrap_or(false) {
+        NvAuthVia::Policy
+    } else {
+        NvAuthVia::AuthValue
+    }
 }
 
 /// The index named by handle `n` (1-based); the dispatcher checked it exists.
@@ -184,7 +190,7 @@ pub fn write(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let offset: u16 = p.param()?;
     p.end()?;
     let mut index = index(ctx, 2)?;
-    write_access(ctx.tpm, ctx.handle(0), &index, via())?;
+    write_access(ctx.tpm, ctx.handle(0), &index, auth_via(ctx, 0))?;
     if index.nt() != TpmNt::Ordinary {
         return Err(TpmRc::ATTRIBUTES);
     }
@@ -217,7 +223,7 @@ pub fn write(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
 pub fn increment(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     p.end()?;
     let mut index = index(ctx, 2)?;
-    write_access(ctx.tpm, ctx.handle(0), &index, via())?;
+    write_access(ctx.tpm, ctx.handle(0), &index, auth_via(ctx, 0))?;
     if index.nt() != TpmNt::Counter {
         return Err(TpmRc::ATTRIBUTES);
     }
@@ -243,7 +249,7 @@ pub fn extend(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let data: Tpm2bMaxNvBuffer = p.param()?;
     p.end()?;
     let mut index = index(ctx, 2)?;
-    write_access(ctx.tpm, ctx.handle(0), &index, via())?;
+    write_access(ctx.tpm, ctx.handle(0), &index, auth_via(ctx, 0))?;
     if index.nt() != TpmNt::Extend {
         return Err(TpmRc::ATTRIBUTES);
     }
@@ -264,7 +270,7 @@ pub fn set_bits(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let bits: u64 = p.param()?;
     p.end()?;
     let mut index = index(ctx, 2)?;
-    write_access(ctx.tpm, ctx.handle(0), &index, via())?;
+    write_access(ctx.tpm, ctx.handle(0), &index, auth_via(ctx, 0))?;
     if index.nt() != TpmNt::Bits {
         return Err(TpmRc::ATTRIBUTES);
     }
@@ -293,7 +299,7 @@ pub fn write_lock(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
         return Ok(());
     }
     // A global lock does not stand in for this index's own lock.
-    write_authorized(ctx.handle(0), &index, via())?;
+    write_authorized(ctx.handle(0), &index, auth_via(ctx, 0))?;
     if !a.any(TpmaNv::WRITEDEFINE | TpmaNv::WRITE_STCLEAR) {
         return Err(TpmRc::ATTRIBUTES.at_handle(2));
     }
@@ -324,7 +330,7 @@ pub fn read(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let tpm = &*ctx.tpm;
     let h = ctx.handle(1);
     let index = tpm.nv_index(h).ok_or(TpmRc::HANDLE.at_handle(2))?;
-    read_access(ctx.handle(0), index, via())?;
+    read_access(ctx.handle(0), index, auth_via(ctx, 0))?;
     if usize::from(size) > MAX_NV_BUFFER_SIZE {
         return Err(TpmRc::VALUE.at_param(1));
     }
@@ -350,7 +356,7 @@ pub fn read_lock(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     if !a.has(TpmaNv::READ_STCLEAR) {
         return Err(TpmRc::ATTRIBUTES.at_handle(2));
     }
-    if let Err(e) = read_access(ctx.handle(0), &index, via()) {
+    if let Err(e) = read_access(ctx.handle(0), &index, auth_via(ctx, 0)) {
         if e == TpmRc::NV_AUTHORIZATION {
             return Err(e);
         }

@@ -135,9 +135,26 @@ pub fn authorize(
         {
             return Err(TpmRc::AUTH_TYPE);
         }
+        // A PCR whose policy group has a policy is only authorized by it (the
+        // reference implementation's IsPolicySessionRequired).
+        if TpmHt::of(s.handle) != TpmHt::POLICY_SESSION
+            && crate::commands::auth_policy::pcr_policy_required(tpm, *handle)
+        {
+            return Err(TpmRc::AUTH_TYPE.at_session(n));
+        }
         tpm.da_update(platform);
-        let da_protected = tpm.is_da_protected(*handle);
-        if *handle == TpmRh::LOCKOUT.0 && !tpm.perm.da.lockout_auth_enabled {
+        // A policy session that uses no authValue (no PolicyAuthValue or
+        // PolicyPassword) is outside dictionary-attack protection: lockout does not
+        // stop it and its failures are not counted (Part 1, 19.8; the reference
+        // implementation's includeAuth).
+        let uses_auth_value = TpmHt::of(s.handle) != TpmHt::POLICY_SESSION
+            || tpm
+                .sessions
+                .get(s.handle)
+                .is_some_and(|x| x.policy.is_auth_value_needed || x.policy.is_password_needed);
+        let da_protected = uses_auth_value && tpm.is_da_protected(*handle);
+        let lockout_checked = uses_auth_value && *handle == TpmRh::LOCKOUT.0;
+        if lockout_checked && !tpm.perm.da.lockout_auth_enabled {
             return Err(TpmRc::LOCKOUT);
         }
         if da_protected && tpm.in_lockout() {
@@ -178,7 +195,7 @@ pub fn authorize(
             ct_eq(&expected, s.hmac.as_slice())
         };
         if !ok {
-            if *handle == TpmRh::LOCKOUT.0 {
+            if lockout_checked {
                 tpm.lockout_auth_failed(platform);
                 *nv_changed = true;
                 return Err(TpmRc::AUTH_FAIL.at_session(n));
@@ -192,6 +209,25 @@ pub fn authorize(
         }
     }
     Ok(())
+}
+
+/// Which handles of the handle area a policy session authorized: one entry per
+/// handle of `specs`, sessions matched to the handles that need authorization in
+/// order (as [`authorize`] matches them).
+pub(crate) fn policy_authorized(
+    specs: &[crate::dispatch::HandleSpec],
+    sessions: &[AuthCommand],
+) -> Vec<bool> {
+    let mut next = sessions.iter();
+    specs
+        .iter()
+        .map(|spec| {
+            spec.auth != AuthRole::None
+                && next
+                    .next()
+                    .is_some_and(|s| TpmHt::of(s.handle) == TpmHt::POLICY_SESSION)
+        })
+        .collect()
 }
 
 /// Gives every session of a successful command the fresh nonceTPM its response

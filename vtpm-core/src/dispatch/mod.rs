@@ -43,6 +43,10 @@ pub struct Ctx<'a> {
     pub out: Writer,
     /// The handler changed permanent state (it must be durable before the response).
     pub nv_dirty: bool,
+    /// For each handle of the handle area (same positions as `handles`): true when
+    /// a policy session authorized it, false when a password or HMAC session did
+    /// or the handle needs no authorization.
+    pub policy_auth: Vec<bool>,
 }
 
 impl Ctx<'_> {
@@ -286,6 +290,7 @@ fn execute_inner(
     }
     let mut params = Params::new(&plain_params);
     let handles_copy = handles.clone();
+    let policy_auth = auth::policy_authorized(entry.handles, &sessions);
     let mut ctx = Ctx {
         tpm,
         platform,
@@ -294,6 +299,7 @@ fn execute_inner(
         out_handles: Vec::new(),
         out: Writer::new(),
         nv_dirty: false,
+        policy_auth,
     };
     let result = (entry.handler)(&mut ctx, &mut params).and_then(|()| params.end());
     let Ctx {

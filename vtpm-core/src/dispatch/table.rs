@@ -169,9 +169,9 @@ impl Row {
 }
 
 use commands::{
-    asymmetric, attestation, audit, capability, clock, context, credential, duplication, hash,
-    hierarchy, hmac, nv, object, pcr, policy, primary, random, session, signature, startup,
-    symmetric, testing,
+    asymmetric, attestation, audit, auth_policy, capability, clock, context, credential,
+    duplication, hash, hierarchy, hmac, nv, object, pcr, policy, primary, random, session,
+    signature, startup, symmetric, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -257,6 +257,20 @@ pub static COMMANDS: &[CommandEntry] = &[
         TpmCc::PCR_ALLOCATE,
         &[h(Permanent(RH_PLATFORM), User)],
         pcr::allocate,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::PCR_SET_AUTH_POLICY,
+        &[h(Permanent(RH_PLATFORM), User)],
+        auth_policy::pcr_set_auth_policy,
+    )
+    .nv()
+    .entry(),
+    row(
+        TpmCc::SET_PRIMARY_POLICY,
+        &[h(Permanent(RH_HIERARCHY_AUTH), User)],
+        auth_policy::set_primary_policy,
     )
     .nv()
     .entry(),
@@ -632,6 +646,12 @@ pub static COMMANDS: &[CommandEntry] = &[
         .read_only()
         .entry(),
     row(TpmCc::PCR_EXTEND, &[h(Pcr(true), User)], pcr::extend).entry(),
+    row(
+        TpmCc::PCR_SET_AUTH_VALUE,
+        &[h(Pcr(false), User)],
+        auth_policy::pcr_set_auth_value,
+    )
+    .entry(),
     row(
         TpmCc::EVENT_SEQUENCE_COMPLETE,
         &[h(Pcr(true), User), h(Object, User)],

@@ -358,7 +358,8 @@ impl Tpm {
     }
 
     /// The authPolicy of an entity and its hash, if it has a non-empty one
-    /// (Part 1, 19.7.2): an object's authPolicy under its nameAlg.
+    /// (Part 1, 19.7.2): an object's or NV index's authPolicy under its nameAlg,
+    /// a hierarchy's policy, or the policy of a PCR's policy group.
     pub fn entity_policy(&self, handle: u32) -> Option<(HashAlg, Vec<u8>)> {
         match TpmHt::of(handle) {
             TpmHt::TRANSIENT | TpmHt::PERSISTENT => {
@@ -367,10 +368,17 @@ impl Tpm {
                 let policy = k.public.auth_policy.as_slice();
                 (!policy.is_empty()).then(|| (alg, policy.to_vec()))
             }
-            // NV indices: the authPolicy of the index's public area goes here.
-            // SPEC-DEVIATION: hierarchy policies (TPM2_SetPrimaryPolicy) and PCR
-            // policies (TPM2_PCR_SetAuthPolicy) are not kept; those entities have
-            // no authPolicy, so a policy session cannot authorize them.
+            // An NV index: the authPolicy of its public area under its nameAlg.
+            TpmHt::NV_INDEX => {
+                let (alg, policy) = crate::state::nv::nv_auth_policy(self, handle)?;
+                (!policy.is_empty()).then(|| (alg, policy.to_vec()))
+            }
+            // Hierarchies (TPM2_SetPrimaryPolicy) and the PCR policy group
+            // (TPM2_PCR_SetAuthPolicy).
+            TpmHt::PERMANENT | TpmHt::PCR => {
+                let p = crate::commands::auth_policy::entity_auth_policy(self, handle)?;
+                Some((p.alg?, p.digest.as_slice().to_vec())).filter(|(_, d)| !d.is_empty())
+            }
             _ => None,
         }
     }

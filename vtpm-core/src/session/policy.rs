@@ -10,7 +10,6 @@ use crate::dispatch::AuthCommand;
 use crate::rc::{TpmRc, TpmResult};
 use crate::session::{Session, SessionType};
 use crate::tpm::Tpm;
-use crate::types::constants::TpmHt;
 
 /// The HMAC key of a policy session: sessionKey, followed by the authValue when
 /// PolicyAuthValue was asserted (Part 1, 19.6.13). For HMAC sessions the plain
@@ -42,7 +41,9 @@ pub(crate) fn name_hash(tpm: &Tpm, alg: HashAlg, handles: &[u32]) -> Vec<u8> {
 /// - `TPM_RC_POLICY_CC`: a command code restriction names another command;
 /// - `TPM_RC_PCR_CHANGED`: PCRs changed since PolicyPCR;
 /// - `TPM_RC_LOCALITY`: the command arrived at a locality PolicyLocality excludes;
-/// - `TPM_RC_PP`: PolicyPhysicalPresence was asserted and physical presence is not.
+/// - `TPM_RC_PP`: PolicyPhysicalPresence was asserted and physical presence is not;
+/// - `TPM_RC_POLICY_FAIL`: PolicyNvWritten was asserted and the entity is not an NV
+///   index or its TPMA_NV_WRITTEN differs.
 pub(crate) fn check_policy_auth(
     tpm: &Tpm,
     c: &CommandAuth<'_>,
@@ -91,10 +92,15 @@ pub(crate) fn check_policy_auth(
     if st.is_pp_required && !tpm.physical_presence {
         return Err(TpmRc::PP.at_session(n));
     }
-    // NV indices: the PolicyNvWritten flag (`st.nv_written`) is checked against
-    // TPMA_NV_WRITTEN of the authorized index here once NV indices exist.
-    if TpmHt::of(handle) == TpmHt::NV_INDEX && st.nv_written.is_some() {
-        return Err(TpmRc::POLICY_FAIL.at_session(n));
+    // PolicyNvWritten: the authorized entity must be an NV index whose
+    // TPMA_NV_WRITTEN equals the asserted state.
+    if let Some(want) = st.nv_written {
+        let written = tpm
+            .nv_index(handle)
+            .map(|i| i.attributes().has(crate::types::nv::TpmaNv::WRITTEN));
+        if written != Some(want) {
+            return Err(TpmRc::POLICY_FAIL.at_session(n));
+        }
     }
     if st.is_password_needed {
         let given = crate::commands::hierarchy::auth_value(s.hmac.as_slice())?;

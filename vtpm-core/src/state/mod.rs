@@ -135,6 +135,9 @@ pub struct PermanentState {
     pub command_audit: CommandAudit,
     /// NV indices and the counter high-water mark.
     pub nv: nv::NvState,
+    /// The authorization policy of the PCR policy group (PCR_SetAuthPolicy;
+    /// the reference implementation's pcrPolicies, one group).
+    pub pcr_policy: AuthPolicy,
 }
 
 /// What an orderly Shutdown leaves for the next Startup.
@@ -165,6 +168,9 @@ pub struct ClearState {
     pub platform_policy: AuthPolicy,
     /// TPM2_NV_GlobalWriteLock is in effect (GLOBALLOCK indices are write locked).
     pub nv_global_lock: bool,
+    /// The authValue of the PCR authorization group (PCR_SetAuthValue; the
+    /// reference implementation's pcrAuthValues, one group).
+    pub pcr_auth: Tpm2bAuth,
 }
 
 impl Default for ClearState {
@@ -176,6 +182,7 @@ impl Default for ClearState {
             platform_auth: Tpm2bAuth::empty(),
             platform_policy: AuthPolicy::default(),
             nv_global_lock: false,
+            pcr_auth: Tpm2bAuth::empty(),
         }
     }
 }

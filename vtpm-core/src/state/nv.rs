@@ -271,7 +271,6 @@ impl Tpm {
 
 /// The authPolicy of NV index `handle` and the hash that computes it (its
 /// nameAlg), for policy-session authorization; None when no such index exists.
-#[allow(dead_code)] // the policy-session checks are its callers
 pub(crate) fn nv_auth_policy(tpm: &Tpm, handle: u32) -> Option<(HashAlg, &[u8])> {
     tpm.nv_index(handle)
         .map(|i| (i.public.name_alg, i.public.auth_policy.as_slice()))

@@ -48,6 +48,19 @@ pub fn attributes(index: u8) -> PcrAttributes {
     }
 }
 
+/// Whether PCR `index` belongs to the authorization group, whose authValue
+/// TPM2_PCR_SetAuthValue sets. As in the reference implementation's PC Client
+/// configuration there is one such group: PCRs 20-22.
+pub fn in_auth_group(index: u8) -> bool {
+    (20..=22).contains(&index)
+}
+
+/// Whether PCR `index` belongs to the policy group, whose authPolicy
+/// TPM2_PCR_SetAuthPolicy sets: as for the authorization group, PCRs 20-22.
+pub fn in_policy_group(index: u8) -> bool {
+    (20..=22).contains(&index)
+}
+
 /// True when a command at `locality` may extend PCR `index`.
 pub fn extend_allowed(index: u8, locality: u8) -> bool {
     locality_bit(locality) & attributes(index).extend_locality != 0

@@ -829,6 +829,7 @@ fn direct(
         out_handles: Vec::new(),
         out: Writer::new(),
         nv_dirty: false,
+        policy_auth: Vec::new(),
     };
     let mut params = Params::new(params);
     f(&mut ctx, &mut params).and_then(|()| params.end())
