@@ -170,8 +170,8 @@ impl Row {
 
 use commands::{
     asymmetric, attestation, audit, capability, clock, context, credential, duplication, hash,
-    hierarchy, hmac, nv, object, pcr, policy, primary, random, session, signature, startup,
-    symmetric, testing,
+    hierarchy, hmac, nv, nv_certify, object, pcr, policy, primary, random, session, signature,
+    startup, symmetric, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -632,6 +632,12 @@ pub static COMMANDS: &[CommandEntry] = &[
         .read_only()
         .entry(),
     row(TpmCc::PCR_EXTEND, &[h(Pcr(true), User)], pcr::extend).entry(),
+    row(
+        TpmCc::NV_CERTIFY,
+        &[h(ObjectOrNull, User), h(NvAuth, User), h(NvIndex, NoAuth)],
+        nv_certify::nv_certify,
+    )
+    .entry(),
     row(
         TpmCc::EVENT_SEQUENCE_COMPLETE,
         &[h(Pcr(true), User), h(Object, User)],
