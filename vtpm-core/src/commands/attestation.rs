@@ -26,16 +26,22 @@ use crate::types::structures::TpmlPcrSelection;
 
 /// The key that signs an attestation (None: signHandle is TPM_RH_NULL) and the
 /// scheme chosen for it.
-struct Signer {
+pub(crate) struct Signer {
     key: Option<KeyObject>,
-    scheme: TpmtSigScheme,
+    pub(crate) scheme: TpmtSigScheme,
 }
 
 /// IsSigningObject and CryptSelectSignScheme: the signing key at `handle`
 /// (handle number `n`) and the scheme for `requested` (parameter `p`).
 /// `TPM_RC_KEY`: not a signing key (sign CLEAR, or a symmetric cipher key);
 /// `TPM_RC_SCHEME`: the scheme does not fit the key.
-fn signer(ctx: &Ctx<'_>, handle: u32, n: u8, requested: TpmtSigScheme, p: u8) -> TpmResult<Signer> {
+pub(crate) fn signer(
+    ctx: &Ctx<'_>,
+    handle: u32,
+    n: u8,
+    requested: TpmtSigScheme,
+    p: u8,
+) -> TpmResult<Signer> {
     if handle == TpmRh::NULL.0 {
         return Ok(Signer {
             key: None,
@@ -57,7 +63,12 @@ fn signer(ctx: &Ctx<'_>, handle: u32, n: u8, requested: TpmtSigScheme, p: u8) ->
 /// FillInAttestInfo: the common fields. Clock facts and the firmware version are
 /// obfuscated unless the signer belongs to the endorsement or platform hierarchy,
 /// so that storage-hierarchy keys cannot be linked by reset counts.
-fn fill(ctx: &mut Ctx<'_>, s: &Signer, extra: Tpm2bData, attested: TpmuAttest) -> TpmsAttest {
+pub(crate) fn fill(
+    ctx: &mut Ctx<'_>,
+    s: &Signer,
+    extra: Tpm2bData,
+    attested: TpmuAttest,
+) -> TpmsAttest {
     let qualified_signer = match &s.key {
         Some(k) => Tpm2bName::new(&k.qualified_name).unwrap_or_default(),
         None => Tpm2bName::new(&TpmRh::NULL.0.to_be_bytes()).unwrap_or_default(),
@@ -101,7 +112,7 @@ fn fill(ctx: &mut Ctx<'_>, s: &Signer, extra: Tpm2bData, attested: TpmuAttest) -
 }
 
 /// SignAttestInfo: writes the TPM2B_ATTEST and its TPMT_SIGNATURE.
-fn sign_and_write(ctx: &mut Ctx<'_>, s: &Signer, attest: &TpmsAttest) -> TpmResult<()> {
+pub(crate) fn sign_and_write(ctx: &mut Ctx<'_>, s: &Signer, attest: &TpmsAttest) -> TpmResult<()> {
     let bytes = attest.to_bytes();
     let signature = match &s.key {
         None => TpmtSignature::Null,
@@ -124,7 +135,7 @@ fn firmware_version_u64() -> u64 {
     (u64::from(v1) << 32) | u64::from(v2)
 }
 
-fn sig_scheme(p: &mut Params<'_>) -> TpmResult<TpmtSigScheme> {
+pub(crate) fn sig_scheme(p: &mut Params<'_>) -> TpmResult<TpmtSigScheme> {
     p.param_with(|r| TpmtSigScheme::unmarshal_in(r, &IMPLEMENTED, true))
 }
 

@@ -468,12 +468,9 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
         // Counters are limited only by the index count and NV space.
         (TpmPt::NV_COUNTERS_MAX, 0),
         (TpmPt::NV_INDEX_MAX, count_u32(nv::MAX_NV_INDEX_SIZE)),
-        (
-            TpmPt::MEMORY,
-            TpmaMemory::SHARED_NV
-                .with(TpmaMemory::OBJECT_COPIED_TO_RAM)
-                .0
-        ),
+        // Persistent objects have their own slots (HR_PERSISTENT_MIN) apart from
+        // the NV index space, so sharedNV is CLEAR.
+        (TpmPt::MEMORY, TpmaMemory::OBJECT_COPIED_TO_RAM.0),
         (
             TpmPt::CLOCK_UPDATE,
             u32::try_from(CLOCK_UPDATE_MS).unwrap_or(u32::MAX)
@@ -544,5 +541,7 @@ pub(crate) fn tpm_properties(tpm: &Tpm) -> Vec<(TpmPt, u32)> {
     ]
 }
 
+#[cfg(test)]
+mod nv_limit_tests;
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ pub mod hash;
 pub mod hierarchy;
 pub mod hmac;
 pub mod nv;
+pub mod nv_certify;
 pub mod object;
 pub mod pcr;
 pub mod policy;

@@ -1,9 +1,9 @@
 //! Part 3, clause 31: Non-volatile Storage — defining, undefining, reading,
 //! writing and locking NV indices (Part 1, clause 37).
 //!
-//! SPEC-DEVIATION: PIN Fail and PIN Pass indices are not supported: defining one is
-//! `TPM_RC_ATTRIBUTES`. ORDERLY indices are handled as non-orderly ones (their data
-//! is durable after every command).
+//! PIN Fail and PIN Pass indices are 8-octet indices written like ordinary ones;
+//! the session layer keeps their pinCount (`state::nv_pin`). ORDERLY indices are
+//! handled as non-orderly ones (their data is durable after every command).
 //!
 //! SPEC-DEVIATION: an index's authValue and authPolicy are accepted by the session
 //! layer whatever its attributes; AUTHREAD/AUTHWRITE (password or HMAC session)
@@ -69,7 +69,8 @@ fn store(ctx: &mut Ctx<'_>, index: NvIndex) -> TpmResult<()> {
 /// the authorizing hierarchy; `TPM_RC_ATTRIBUTES` (parameter 2): WRITTEN,
 /// WRITELOCKED or READLOCKED SET, no read or no write access bit, CLEAR_STCLEAR
 /// with WRITEDEFINE or on a counter, POLICY_DELETE without platform authorization,
-/// a PIN or unknown index type; `TPM_RC_NV_DEFINED`: the handle is in use; `TPM_RC_NV_SPACE`: the index
+/// an unknown index type, a PIN Fail index without NO_DA, a PIN index with
+/// AUTHWRITE, GLOBALLOCK or WRITEDEFINE; `TPM_RC_NV_DEFINED`: the handle is in use; `TPM_RC_NV_SPACE`: the index
 /// count or NV space is exhausted.
 pub fn define_space(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let auth: Tpm2bAuth = p.param()?;
@@ -95,14 +96,24 @@ pub fn define_space(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
         Some(TpmNt::Ordinary) => size <= MAX_NV_INDEX_SIZE,
         Some(TpmNt::Extend) => size == digest_size,
         Some(TpmNt::Counter) | Some(TpmNt::Bits) => size == 8,
-        // SPEC-DEVIATION: PIN indices are not supported.
-        Some(TpmNt::PinFail) | Some(TpmNt::PinPass) | None => return Err(attrs),
+        Some(TpmNt::PinFail) | Some(TpmNt::PinPass) => size == 8,
+        None => return Err(attrs),
     };
     if !size_ok {
         return Err(TpmRc::SIZE.at_param(2));
     }
     if a.nt() == Some(TpmNt::Counter) && a.has(TpmaNv::CLEAR_STCLEAR) {
         return Err(attrs);
+    }
+    if matches!(a.nt(), Some(TpmNt::PinFail | TpmNt::PinPass)) {
+        // A PIN Fail index must be NO_DA; no PIN index may be written with its own
+        // authValue, be globally locked or be locked for good (Part 3, 31.3.1).
+        if a.nt() == Some(TpmNt::PinFail) && !a.has(TpmaNv::NO_DA) {
+            return Err(attrs);
+        }
+        if a.any(TpmaNv::AUTHWRITE | TpmaNv::GLOBALLOCK | TpmaNv::WRITEDEFINE) {
+            return Err(attrs);
+        }
     }
     if a.any(TpmaNv::WRITTEN | TpmaNv::WRITELOCKED | TpmaNv::READLOCKED) {
         return Err(attrs);
@@ -181,7 +192,7 @@ pub fn read_public(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
 ///
 /// Refusals: `TPM_RC_NV_LOCKED`: write locked (WRITELOCKED or a global lock);
 /// `TPM_RC_NV_AUTHORIZATION`: the authorizing entity lacks its write attribute;
-/// `TPM_RC_ATTRIBUTES`: not an ordinary index; `TPM_RC_VALUE` (parameter 2): offset
+/// `TPM_RC_ATTRIBUTES`: a counter, bit-field or extend index; `TPM_RC_VALUE` (parameter 2): offset
 /// beyond the index; `TPM_RC_NV_RANGE`: offset plus size beyond the index, or
 /// WRITEALL SET and not the whole index;
 /// `TPM_RC_SIZE` (parameter 1): data larger than MAX_NV_BUFFER_SIZE.
@@ -191,7 +202,7 @@ pub fn write(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     p.end()?;
     let mut index = index(ctx, 2)?;
     write_access(ctx.tpm, ctx.handle(0), &index, auth_via(ctx, 0))?;
-    if index.nt() != TpmNt::Ordinary {
+    if matches!(index.nt(), TpmNt::Counter | TpmNt::Bits | TpmNt::Extend) {
         return Err(TpmRc::ATTRIBUTES);
     }
     let start = usize::from(offset);

@@ -173,6 +173,11 @@ pub fn authorize(
             // Part 1 §19.2: this role needs a policy session for this entity.
             return Err(TpmRc::AUTH_UNAVAILABLE.at_session(n));
         }
+        if !is_policy {
+            // PIN Pass / PIN Fail indices (Part 1, 37.2.6).
+            crate::state::nv_pin::auth_value_available(tpm, c.cc, *handle)
+                .map_err(|e| e.at_session(n))?;
+        }
         let ok = if is_policy {
             crate::session::policy::check_policy_auth(tpm, c, *handle, s, &auth, n)?
         } else if s.handle == TPM_RS_PW {
@@ -194,6 +199,9 @@ pub fn authorize(
             );
             ct_eq(&expected, s.hmac.as_slice())
         };
+        if crate::state::nv_pin::record_auth(tpm, *handle, ok) {
+            *nv_changed = true;
+        }
         if !ok {
             if lockout_checked {
                 tpm.lockout_auth_failed(platform);

@@ -170,8 +170,8 @@ impl Row {
 
 use commands::{
     asymmetric, attestation, audit, auth_policy, capability, clock, context, credential,
-    duplication, hash, hierarchy, hmac, nv, object, pcr, policy, primary, random, session,
-    signature, startup, symmetric, testing,
+    duplication, hash, hierarchy, hmac, nv, nv_certify, object, pcr, policy, primary, random,
+    session, signature, startup, symmetric, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -650,6 +650,12 @@ pub static COMMANDS: &[CommandEntry] = &[
         TpmCc::PCR_SET_AUTH_VALUE,
         &[h(Pcr(false), User)],
         auth_policy::pcr_set_auth_value,
+    )
+    .entry(),
+    row(
+        TpmCc::NV_CERTIFY,
+        &[h(ObjectOrNull, User), h(NvAuth, User), h(NvIndex, NoAuth)],
+        nv_certify::nv_certify,
     )
     .entry(),
     row(

@@ -12,6 +12,7 @@
 //! Everything serializes with postcard; secrets are zeroized on drop.
 
 pub mod nv;
+pub mod nv_pin;
 pub mod objects;
 pub mod pcr;
 pub mod ticket;

@@ -37,8 +37,8 @@ pub struct NvIndex {
 }
 
 impl NvIndex {
-    /// The index type (PIN indices are never defined, so Ordinary stands in for
-    /// any value that cannot occur).
+    /// The index type (DefineSpace refuses unknown types, so Ordinary stands in
+    /// for a value that cannot occur).
     pub fn nt(&self) -> TpmNt {
         self.public.attributes.nt().unwrap_or(TpmNt::Ordinary)
     }

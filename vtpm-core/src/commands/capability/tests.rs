@@ -378,7 +378,7 @@ fn fixed_property_values() {
     assert_eq!(get(TpmPt::HR_TRANSIENT_MIN), MAX_LOADED_OBJECTS as u32);
     assert_eq!(get(TpmPt::PCR_COUNT), 24);
     assert_eq!(get(TpmPt::PCR_SELECT_MIN), 3);
-    assert_eq!(get(TpmPt::MEMORY), 0x6);
+    assert_eq!(get(TpmPt::MEMORY), 0x4);
     assert_eq!(get(TpmPt::CLOCK_UPDATE), CLOCK_UPDATE_MS as u32);
     assert_eq!(get(TpmPt::MAX_COMMAND_SIZE), MAX_COMMAND_SIZE as u32);
     assert_eq!(get(TpmPt::MAX_RESPONSE_SIZE), MAX_COMMAND_SIZE as u32);
