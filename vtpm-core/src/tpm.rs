@@ -113,6 +113,10 @@ pub struct Tpm {
     pub(crate) drtm: Option<crate::events::DrtmSequence>,
     /// PCR 0 after an H-CRTM since _TPM_Init, applied by the next Startup.
     pub(crate) hcrtm: Option<crate::events::HcrtmPcr0>,
+    /// A value drawn anew at every _TPM_Init (the reference implementation's
+    /// g_timeEpoch): Time restarts from zero then, so a ticket whose timeout is a
+    /// Time value binds it, and becomes void after the next power cycle.
+    pub(crate) time_epoch: u64,
 }
 
 impl core::fmt::Debug for Tpm {
@@ -160,6 +164,7 @@ impl Tpm {
             exclusive_audit: None,
             drtm: None,
             hcrtm: None,
+            time_epoch: 0,
         }
     }
 
@@ -285,6 +290,13 @@ impl Tpm {
         let mut e = [0u8; 48];
         platform.entropy(&mut e);
         self.drbg.reseed(&e);
+        // The time epoch comes from the same fresh entropy (hashed apart from the
+        // reseed), so the DRBG output stream is not disturbed.
+        let epoch = HashAlg::Sha256.digest_parts(&[b"time epoch", &e]);
+        self.time_epoch = epoch
+            .get(..8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map_or(0, u64::from_be_bytes);
         e.iter_mut().for_each(|b| *b = 0);
         let now = platform.monotonic_ms();
         self.time_origin_ms = now;

@@ -64,8 +64,18 @@ fn ibm_tss_pcr_policy_seal_and_unseal() {
 
     ok(ibm("tsscreateprimary").args(["-hi", "o", "-st"]));
     ok(ibm("tsscreate").args([
-        "-hp", "80000000", "-bl", "-if", "secret.bin", "-pol", "policy.bin", "-uwa", "-opr",
-        "priv.bin", "-opu", "pub.bin",
+        "-hp",
+        "80000000",
+        "-bl",
+        "-if",
+        "secret.bin",
+        "-pol",
+        "policy.bin",
+        "-uwa",
+        "-opr",
+        "priv.bin",
+        "-opu",
+        "pub.bin",
     ]));
     ok(ibm("tssload").args(["-hp", "80000000", "-ipr", "priv.bin", "-ipu", "pub.bin"]));
     policy("p", None);
@@ -86,8 +96,8 @@ fn ibm_tss_pcr_policy_seal_and_unseal() {
         "-ha", "80000001", "-of", "out2.bin", "-se0", "03000000", "0",
     ]));
     assert!(!out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("TPM_RC_POLICY_FAIL"), "{text}");
 }
 
@@ -118,8 +128,18 @@ fn ibm_tss_policy_or_and_secret() {
 
     ok(ibm("tsscreateprimary").args(["-hi", "o", "-st", "-pwdp", "ownerpw"]));
     ok(ibm("tsscreate").args([
-        "-hp", "80000000", "-bl", "-if", "secret.bin", "-pol", "or.bin", "-uwa", "-opr",
-        "priv.bin", "-opu", "pub.bin",
+        "-hp",
+        "80000000",
+        "-bl",
+        "-if",
+        "secret.bin",
+        "-pol",
+        "or.bin",
+        "-uwa",
+        "-opr",
+        "priv.bin",
+        "-opu",
+        "pub.bin",
     ]));
     ok(ibm("tssload").args(["-hp", "80000000", "-ipr", "priv.bin", "-ipu", "pub.bin"]));
     for branch in ["a", "b"] {

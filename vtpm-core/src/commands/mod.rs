@@ -17,6 +17,7 @@ pub mod nv_certify;
 pub mod object;
 pub mod pcr;
 pub mod policy;
+pub mod policy_assert;
 pub mod primary;
 pub mod random;
 pub mod session;

@@ -17,7 +17,7 @@ use crate::types::sized::{Tpm2bDigest, Tpm2bNonce};
 use crate::types::structures::{TpmlDigest, TpmlPcrSelection};
 
 /// The policy or trial session named by handle `i` (checked by the handle area).
-fn session<'a>(ctx: &'a mut Ctx<'_>, i: usize) -> TpmResult<&'a mut Session> {
+pub(super) fn session<'a>(ctx: &'a mut Ctx<'_>, i: usize) -> TpmResult<&'a mut Session> {
     let h = ctx.handle(i);
     let n = crate::dispatch::position(i);
     match ctx.tpm.sessions.get_mut(h) {
@@ -27,7 +27,7 @@ fn session<'a>(ctx: &'a mut Ctx<'_>, i: usize) -> TpmResult<&'a mut Session> {
 }
 
 /// policyDigest := H(policyDigest || parts...).
-fn extend(s: &mut Session, parts: &[&[u8]]) {
+pub(super) fn extend(s: &mut Session, parts: &[&[u8]]) {
     let mut all: Vec<&[u8]> = Vec::with_capacity(parts.len().saturating_add(1));
     let old = core::mem::take(&mut s.policy.digest);
     all.push(&old);
@@ -37,19 +37,24 @@ fn extend(s: &mut Session, parts: &[&[u8]]) {
 
 /// PolicyUpdate (Part 3, 23.2.3): policyDigest := H(policyDigest || cc || arg2),
 /// then H(policyDigest || arg3).
-fn policy_update(s: &mut Session, cc: TpmCc, arg2: &[u8], arg3: &[u8]) {
+pub(super) fn policy_update(s: &mut Session, cc: TpmCc, arg2: &[u8], arg3: &[u8]) {
     extend(s, &[&cc.0.to_be_bytes(), arg2]);
     extend(s, &[arg3]);
 }
 
-fn is_trial(s: &Session) -> bool {
+pub(super) fn is_trial(s: &Session) -> bool {
     s.kind == SessionType::Trial
 }
 
-/// Records a cpHash-like restriction: `TPM_RC_CPHASH` when a different one is set.
-fn set_cp_hash(s: &mut Session, value: &[u8], name_hash: bool, n: u8) -> TpmResult<()> {
+/// Records a cpHash-like restriction: `TPM_RC_CPHASH` when a different one (or a
+/// templateHash) is set.
+pub(super) fn set_cp_hash(s: &mut Session, value: &[u8], name_hash: bool, n: u8) -> TpmResult<()> {
     match &s.policy.cp_hash {
-        Some(v) if !ct_eq(v, value) || s.policy.is_name_hash != name_hash => {
+        Some(v)
+            if !ct_eq(v, value)
+                || s.policy.is_name_hash != name_hash
+                || s.policy.is_template_hash =>
+        {
             let _ = n;
             return Err(TpmRc::CPHASH);
         }
@@ -62,19 +67,26 @@ fn set_cp_hash(s: &mut Session, value: &[u8], name_hash: bool, n: u8) -> TpmResu
 
 /// TPM2_PolicySecret — Part 3 §23.4. The authorization of authHandle is checked by
 /// the authorization area. policyDigest := PolicyUpdate(TPM_CC_PolicySecret,
-/// authObject Name, policyRef). Returns an empty timeout and a NULL ticket.
+/// authObject Name, policyRef). A non-zero expiration sets a policy timeout
+/// (seconds after nonceTPM was issued, or a TPM Time in seconds when nonceTPM is
+/// empty); a negative one also returns the timeout and a TPM_ST_AUTH_SECRET ticket
+/// for TPM2_PolicyTicket (policy sessions only). Otherwise the timeout is empty and
+/// the ticket the NULL ticket.
 ///
 /// `TPM_RC_NONCE` (parameter 1): nonceTPM is neither empty nor the session's nonce;
 /// `TPM_RC_SIZE` (parameter 2): cpHashA is neither empty nor a digest of the session
-/// hash; `TPM_RC_CPHASH` (parameter 2): another cpHash is already set;
-/// `TPM_RC_VALUE` (parameter 4): a non-zero expiration.
+/// hash; `TPM_RC_CPHASH`: another cpHash is already set;
+/// `TPM_RC_EXPIRED` (parameter 4): the expiration has already passed.
 pub fn policy_secret(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     let nonce_tpm: Tpm2bNonce = p.param()?;
     let cp_hash_a: Tpm2bDigest = p.param()?;
     let policy_ref: Tpm2bNonce = p.param()?;
-    let expiration = p.param::<u32>()?;
+    let expiration = i32::from_be_bytes(p.param::<u32>()?.to_be_bytes());
     p.end()?;
-    let name = ctx.tpm.entity_name(ctx.handle(0));
+    let auth_handle = ctx.handle(0);
+    let name = ctx.tpm.entity_name(auth_handle);
+    let hierarchy = super::policy_assert::entity_hierarchy(ctx.tpm, auth_handle);
+    let now = ctx.tpm.time(ctx.platform);
     let s = session(ctx, 1)?;
     if !nonce_tpm.is_empty() && !ct_eq(nonce_tpm.as_slice(), &s.nonce_tpm) {
         return Err(TpmRc::NONCE.at_param(1));
@@ -82,20 +94,30 @@ pub fn policy_secret(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     if !cp_hash_a.is_empty() && cp_hash_a.len() != s.auth_hash.digest_size() {
         return Err(TpmRc::SIZE.at_param(2));
     }
-    if expiration != 0 {
-        // SPEC-DEVIATION: policy timeouts and TPMT_TK_AUTH tickets are not
-        // implemented; only expiration 0 (no time limit) is accepted.
-        return Err(TpmRc::VALUE.at_param(4));
+    let timeout = super::policy_assert::auth_timeout(s, expiration, nonce_tpm.is_empty(), now);
+    if !is_trial(s) && timeout != 0 && timeout < now {
+        return Err(TpmRc::EXPIRED.at_param(4));
     }
     if !cp_hash_a.is_empty() {
         set_cp_hash(s, cp_hash_a.as_slice(), false, 2)?;
     }
     policy_update(s, TpmCc::POLICY_SECRET, &name, policy_ref.as_slice());
-    // timeout: empty TPM2B_TIMEOUT; policyTicket: the NULL TPMT_TK_AUTH.
-    ctx.out.u16(0);
-    ctx.out.u16(TpmSt::AUTH_SECRET.0);
-    ctx.out.u32(TpmRh::NULL.0);
-    ctx.out.u16(0);
+    super::policy_assert::set_timeout(s, timeout);
+    let trial = is_trial(s);
+    super::policy_assert::write_auth_ticket(
+        ctx,
+        super::policy_assert::AuthTicket {
+            tag: TpmSt::AUTH_SECRET,
+            hierarchy,
+            expiration,
+            trial,
+            timeout,
+            nonce_empty: nonce_tpm.is_empty(),
+            cp_hash: cp_hash_a.as_slice(),
+            policy_ref: policy_ref.as_slice(),
+            name: &name,
+        },
+    );
     Ok(())
 }
 
@@ -125,7 +147,7 @@ pub fn policy_or(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
 }
 
 /// The digest of the selected PCR values (in selection order) with `alg`.
-fn pcr_digest(ctx: &Ctx<'_>, alg: HashAlg, sel: &TpmlPcrSelection) -> Vec<u8> {
+pub(super) fn pcr_digest(ctx: &Ctx<'_>, alg: HashAlg, sel: &TpmlPcrSelection) -> Vec<u8> {
     let mut values: Vec<&[u8]> = Vec::new();
     for s in &sel.0 {
         let Some(bank) = ctx.tpm.pcrs.bank(s.hash) else {

@@ -136,6 +136,7 @@ pub fn start_auth_session(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()
         symmetric,
         audit_digest: None,
         policy: crate::session::PolicyState::new(auth_hash),
+        start_time: ctx.tpm.time(ctx.platform),
     });
     ctx.out_handles.push(handle);
     ctx.out.tpm2b(&nonce_tpm);

@@ -179,7 +179,8 @@ pub fn authorize(
                 .map_err(|e| e.at_session(n))?;
         }
         let ok = if is_policy {
-            crate::session::policy::check_policy_auth(tpm, c, *handle, s, &auth, n)?
+            let now = tpm.time(platform);
+            crate::session::policy::check_policy_auth(tpm, c, *handle, s, &auth, n, now)?
         } else if s.handle == TPM_RS_PW {
             let given = crate::commands::hierarchy::auth_value(s.hmac.as_slice())?;
             ct_eq(&auth, given.as_slice())
@@ -239,8 +240,9 @@ pub(crate) fn policy_authorized(
 }
 
 /// Gives every session of a successful command the fresh nonceTPM its response
-/// carries (before response parameter encryption, which uses it).
-pub fn roll_nonces(tpm: &mut Tpm, sessions: &[AuthCommand]) {
+/// carries (before response parameter encryption, which uses it); the new nonce
+/// starts a new timing interval at TPM Time `now`.
+pub fn roll_nonces(tpm: &mut Tpm, sessions: &[AuthCommand], now: u64) {
     for s in sessions {
         let Some(alg) = tpm.sessions.get(s.handle).map(|x| x.auth_hash) else {
             continue;
@@ -248,6 +250,7 @@ pub fn roll_nonces(tpm: &mut Tpm, sessions: &[AuthCommand]) {
         let nonce = new_nonce(tpm, alg.digest_size());
         if let Some(session) = tpm.sessions.get_mut(s.handle) {
             session.nonce_tpm = nonce;
+            session.start_time = now;
         }
     }
 }

@@ -304,6 +304,7 @@ fn execute_inner(
     let result = (entry.handler)(&mut ctx, &mut params).and_then(|()| params.end());
     let Ctx {
         tpm,
+        platform,
         out_handles,
         out,
         nv_dirty,
@@ -318,7 +319,8 @@ fn execute_inner(
     }
 
     // Response.
-    auth::roll_nonces(tpm, &sessions);
+    let now = tpm.time(platform);
+    auth::roll_nonces(tpm, &sessions, now);
     let mut out = zeroize::Zeroizing::new(out.into_vec());
     if let Some(i) = crypt.encrypt {
         param_crypt::encrypt_response(tpm, i, &sessions, &auth_handles, &mut out)?;

@@ -170,8 +170,8 @@ impl Row {
 
 use commands::{
     asymmetric, attestation, audit, auth_policy, capability, clock, context, credential,
-    duplication, hash, hierarchy, hmac, nv, nv_certify, object, pcr, policy, primary, random,
-    session, signature, startup, symmetric, testing,
+    duplication, hash, hierarchy, hmac, nv, nv_certify, object, pcr, policy, policy_assert,
+    primary, random, session, signature, startup, symmetric, testing,
 };
 
 /// Every implemented command, sorted by command code.
@@ -394,6 +394,16 @@ pub static COMMANDS: &[CommandEntry] = &[
     )
     .entry(),
     row(
+        TpmCc::POLICY_NV,
+        &[
+            h(NvAuth, User),
+            h(NvIndex, NoAuth),
+            h(PolicySession, NoAuth),
+        ],
+        policy_assert::policy_nv,
+    )
+    .entry(),
+    row(
         TpmCc::CERTIFY_CREATION,
         &[h(ObjectOrNull, User), h(Object, NoAuth)],
         attestation::certify_creation,
@@ -500,6 +510,12 @@ pub static COMMANDS: &[CommandEntry] = &[
     row(TpmCc::UNSEAL, &[h(Object, User)], object::unseal)
         .read_only()
         .entry(),
+    row(
+        TpmCc::POLICY_SIGNED,
+        &[h(Object, NoAuth), h(PolicySession, NoAuth)],
+        policy_assert::policy_signed,
+    )
+    .entry(),
     row(TpmCc::CONTEXT_LOAD, &[], context::context_load)
         .rhandle()
         .read_only()
@@ -564,6 +580,12 @@ pub static COMMANDS: &[CommandEntry] = &[
     )
     .entry(),
     row(
+        TpmCc::POLICY_COUNTER_TIMER,
+        &[h(PolicySession, NoAuth)],
+        policy_assert::policy_counter_timer,
+    )
+    .entry(),
+    row(
         TpmCc::POLICY_CP_HASH,
         &[h(PolicySession, NoAuth)],
         policy::policy_cp_hash,
@@ -585,6 +607,12 @@ pub static COMMANDS: &[CommandEntry] = &[
         TpmCc::POLICY_OR,
         &[h(PolicySession, NoAuth)],
         policy::policy_or,
+    )
+    .entry(),
+    row(
+        TpmCc::POLICY_TICKET,
+        &[h(PolicySession, NoAuth)],
+        policy_assert::policy_ticket,
     )
     .entry(),
     row(
@@ -701,12 +729,28 @@ pub static COMMANDS: &[CommandEntry] = &[
     )
     .entry(),
     row(
+        TpmCc::POLICY_TEMPLATE,
+        &[h(PolicySession, NoAuth)],
+        policy_assert::policy_template,
+    )
+    .entry(),
+    row(
         TpmCc::CREATE_LOADED,
         &[h(Parent, User)],
         object::create_loaded,
     )
     .rhandle()
     .read_only()
+    .entry(),
+    row(
+        TpmCc::POLICY_AUTHORIZE_NV,
+        &[
+            h(NvAuth, User),
+            h(NvIndex, NoAuth),
+            h(PolicySession, NoAuth),
+        ],
+        policy_assert::policy_authorize_nv,
+    )
     .entry(),
     row(
         TpmCc::ENCRYPT_DECRYPT2,

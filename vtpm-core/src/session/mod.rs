@@ -74,6 +74,11 @@ pub struct Session {
     pub audit_digest: Option<Vec<u8>>,
     /// Policy state (policy and trial sessions; unused by HMAC sessions).
     pub policy: PolicyState,
+    /// TPM Time (ms) at which the current nonceTPM was issued: the start of the
+    /// session's timing interval, from which a PolicySigned / PolicySecret
+    /// expiration counts (Part 3, 23.3).
+    #[serde(default)]
+    pub start_time: u64,
 }
 
 /// The policy state of a policy or trial session (Part 1, 19.7; the reference's
@@ -103,6 +108,11 @@ pub struct PolicyState {
     pub locality: u8,
     /// PolicyNvWritten: Some(writtenSet).
     pub nv_written: Option<bool>,
+    /// The policy timeout (TPM Time in ms) set by PolicySigned, PolicySecret or
+    /// PolicyTicket with an expiration; 0: none. The session authorizes nothing
+    /// once Time passes it.
+    #[serde(default)]
+    pub timeout: u64,
 }
 
 impl PolicyState {

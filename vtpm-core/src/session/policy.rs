@@ -44,6 +44,7 @@ pub(crate) fn name_hash(tpm: &Tpm, alg: HashAlg, handles: &[u32]) -> Vec<u8> {
 /// - `TPM_RC_PP`: PolicyPhysicalPresence was asserted and physical presence is not;
 /// - `TPM_RC_POLICY_FAIL`: PolicyNvWritten was asserted and the entity is not an NV
 ///   index or its TPMA_NV_WRITTEN differs.
+/// - `TPM_RC_EXPIRED`: TPM Time `now` is past the policy timeout.
 pub(crate) fn check_policy_auth(
     tpm: &Tpm,
     c: &CommandAuth<'_>,
@@ -51,6 +52,7 @@ pub(crate) fn check_policy_auth(
     s: &AuthCommand,
     auth: &[u8],
     n: u8,
+    now: u64,
 ) -> TpmResult<bool> {
     let Some(session) = tpm.sessions.get(s.handle) else {
         return Err(TpmRc::reference_session(n.saturating_sub(1)));
@@ -66,6 +68,9 @@ pub(crate) fn check_policy_auth(
     if policy_alg != alg || !ct_eq(&policy, &st.digest) {
         return Err(TpmRc::POLICY_FAIL.at_session(n));
     }
+    if st.timeout != 0 && st.timeout < now {
+        return Err(TpmRc::EXPIRED.at_session(n));
+    }
     if st.command_code.is_some_and(|cc| cc != c.cc.0) {
         return Err(TpmRc::POLICY_CC.at_session(n));
     }
@@ -79,9 +84,8 @@ pub(crate) fn check_policy_auth(
         let got = if st.is_name_hash {
             name_hash(tpm, alg, c.handles)
         } else if st.is_template_hash {
-            // SPEC-DEVIATION: PolicyTemplate restrictions are checked by the
-            // creation commands; no command here checks them yet, so none passes.
-            Vec::new()
+            // templateHash: H(inPublic) of a creation command; nothing else passes.
+            crate::commands::policy_assert::template_hash(alg, c.cc, c.params).unwrap_or_default()
         } else {
             cp_hash(tpm, alg, c)
         };

@@ -42,6 +42,42 @@ pub fn compute(tpm: &Tpm, hierarchy: u32, tag: TpmSt, parts: &[&[u8]]) -> Vec<u8
     TICKET_HASH.hmac_parts(proof(tpm, hierarchy), &all)
 }
 
+/// The most significant bit of a policy timeout as this TPM returns it: SET when
+/// the ticket also expires at the next TPM Reset (the authorization was not bound
+/// to a session's nonceTPM). It is not part of the timeout proper.
+pub const EXPIRES_ON_RESET: u64 = 1 << 63;
+
+/// The digest of a TPMT_TK_AUTH (Part 2, 10.7.5) for `tag` (TPM_ST_AUTH_SIGNED or
+/// TPM_ST_AUTH_SECRET): `HMAC(proof, tag || cpHash || policyRef || authName ||
+/// timeout [|| timeEpoch [|| totalResetCount]])`, the layout of the reference
+/// implementation. A non-zero timeout is a TPM Time value, so the TPM's time epoch
+/// (new at every _TPM_Init) is bound with it; with `expires_on_reset` the count of
+/// TPM Resets is bound too. A ticket of the NULL hierarchy is keyed with the NULL
+/// proof, which a TPM Reset replaces.
+#[allow(clippy::too_many_arguments)]
+pub fn auth(
+    tpm: &Tpm,
+    tag: TpmSt,
+    hierarchy: u32,
+    timeout: u64,
+    expires_on_reset: bool,
+    cp_hash: &[u8],
+    policy_ref: &[u8],
+    auth_name: &[u8],
+) -> Vec<u8> {
+    let timeout_b = timeout.to_be_bytes();
+    let epoch = tpm.time_epoch.to_be_bytes();
+    let resets = u64::from(tpm.perm.total_reset_count).to_be_bytes();
+    let mut parts: Vec<&[u8]> = alloc::vec![cp_hash, policy_ref, auth_name, &timeout_b];
+    if timeout != 0 {
+        parts.push(&epoch);
+        if expires_on_reset {
+            parts.push(&resets);
+        }
+    }
+    compute(tpm, hierarchy, tag, &parts)
+}
+
 /// False when `data` could be mistaken for a TPM-generated structure: it starts with
 /// TPM_GENERATED_VALUE, or it is too short to tell (the reference implementation's
 /// TicketIsSafe).

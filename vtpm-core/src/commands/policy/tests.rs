@@ -425,7 +425,8 @@ fn policy_secret_and_authorize() {
     ]);
     let d = sha256(&[&d, b"ref"]);
     assert_eq!(get_digest(&mut t, &mut p, s), d);
-    // Expiration is refused.
+    // An expiration (a TPM Time in seconds, without nonceTPM) that has passed.
+    p.now_ms = 20_000;
     let c = Cmd::new(TpmCc::POLICY_SECRET)
         .handle(TpmRh::ENDORSEMENT.0)
         .handle(s)
@@ -436,7 +437,10 @@ fn policy_secret_and_authorize() {
             w.tpm2b(b"");
             w.u32(10);
         });
-    assert_eq!(run(&mut t, &mut p, &c).rc, TpmRc::VALUE.at_param(4).value());
+    assert_eq!(
+        run(&mut t, &mut p, &c).rc,
+        TpmRc::EXPIRED.at_param(4).value()
+    );
 
     // PolicyAuthorize: approve the current digest with a ticket for keySign.
     let mut key_sign = vec![0x00, 0x0B];
