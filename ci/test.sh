@@ -17,6 +17,11 @@ cargo clippy --workspace --all-targets --release -- -D warnings
 step "vtpm-core for the stub image target (x86_64-unknown-none)"
 cargo build --release -p vtpm-core --target x86_64-unknown-none
 
+step "the stub image (x86_64-unknown-none, booted by vtpm/tests/stub_image.rs)"
+cargo clippy --release -p vtpm-stub --target x86_64-unknown-none -- -D warnings
+cargo build --release -p vtpm-stub --target x86_64-unknown-none
+ls -l target/x86_64-unknown-none/release/vtpm-stub
+
 step "tests"
 cargo test --workspace --release 2>&1 | tee target/test-output.txt
 summary=$(awk '/^test result:/ {

@@ -35,6 +35,44 @@
 //!
 //! Compatibility: a new layout gets a new format version; decoders refuse versions
 //! they do not know ([`EnvelopeError::UnsupportedVersion`]).
+//!
+//! # Channel frames (protocol version 1)
+//!
+//! Host and stub talk over one byte stream (a virtio-console port) in [`frame`]s.
+//! The frames do not depend on the transport. All integers are big-endian.
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 2 | magic `b"VF"` |
+//! | 2 | 1 | protocol version, `1` |
+//! | 3 | 1 | type (below) |
+//! | 4 | 4 | sequence: a reply carries the sequence of its request |
+//! | 8 | 4 | payload length `n`, at most [`frame::MAX_PAYLOAD`] (8 KiB + 64) |
+//! | 12 | `n` | payload |
+//!
+//! | type | name | direction | payload |
+//! |---|---|---|---|
+//! | 1 | Hello | host -> stub | empty; answered by Ready |
+//! | 2 | Ready | stub -> host | the stub's version (UTF-8); also sent once at boot |
+//! | 3 | TpmCommand | host -> stub | locality (0..=4), then the TPM command |
+//! | 4 | TpmResponse | stub -> host | the TPM response |
+//! | 5 | Cancel | host -> stub | empty; no reply |
+//! | 6 | StateSaveRequest | host -> stub | kind: `1` permanent, `2` volatile |
+//! | 7 | StateSaveReply | stub -> host | the state |
+//! | 8 | StateLoad | host -> stub | the state |
+//! | 9 | Log | stub -> host | level (1 error .. 5 trace), then text (UTF-8) |
+//! | 10 | Shutdown | host -> stub | empty; no reply, the stub stops |
+//! | 11 | Error | either | code (u16, [`frame::ErrorCode`]), then text (UTF-8) |
+//!
+//! The decoder checks the header byte by byte as it arrives (magic, version, type,
+//! then the length limit), so a receiver refuses garbage at once instead of
+//! waiting for a length that never comes; after an error the receiver drops what
+//! it has buffered and answers an Error frame with sequence 0
+//! ([`frame::Receiver`] does the reassembly). A sender writes each frame in one
+//! go: the stub drops a started frame whose next byte does not come within a
+//! second, with the same Error. A well-formed frame that is refused
+//! gets an Error frame with its own sequence. A new layout gets a new protocol
+//! version.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -53,6 +91,7 @@
 extern crate alloc;
 
 pub mod envelope;
+pub mod frame;
 pub mod instance;
 
 pub use envelope::{
