@@ -82,7 +82,7 @@ fn ibm_tss_pcr_policy_seal_and_unseal() {
     ok(ibm("tssunseal").args(["-ha", "80000001", "-of", "out.bin", "-se0", "03000000", "1"]));
     assert_eq!(fs::read(dir.join("out.bin")).unwrap(), secret);
     // A password cannot stand in for the policy (userWithAuth is clear).
-    let pw = run_timeout(&mut ibm("tssunseal").args(["-ha", "80000001"]));
+    let pw = run_timeout(ibm("tssunseal").args(["-ha", "80000001"]));
     assert!(!pw.status.success());
 
     // (tsspcrevent cannot read a response with four banks of digests: the TSS
@@ -92,7 +92,7 @@ fn ibm_tss_pcr_policy_seal_and_unseal() {
     // the Unseal is refused because the policy digest differs.
     ok(ibm("tssflushcontext").args(["-ha", "03000000"]));
     policy("p", None);
-    let out = run_timeout(&mut ibm("tssunseal").args([
+    let out = run_timeout(ibm("tssunseal").args([
         "-ha", "80000001", "-of", "out2.bin", "-se0", "03000000", "0",
     ]));
     assert!(!out.status.success());
@@ -158,7 +158,7 @@ fn ibm_tss_policy_or_and_secret() {
     // A wrong owner password fails PolicySecret itself.
     ok(ibm("tssstartauthsession").args(["-se", "p"]));
     let bad = run_timeout(
-        &mut ibm("tsspolicysecret").args(["-ha", "40000001", "-hs", "03000000", "-pwde", "wrong"]),
+        ibm("tsspolicysecret").args(["-ha", "40000001", "-hs", "03000000", "-pwde", "wrong"]),
     );
     assert!(!bad.status.success());
 }
