@@ -56,86 +56,46 @@ fn invoked_as() -> Option<String> {
     Some(name)
 }
 
-fn main() -> ExitCode {
-    if invoked_as().as_deref() == Some("swtpm_ioctl") {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        return match cmd::swtpm_ioctl::run(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("swtpm_ioctl: error: {e}");
-                e.exit_code()
-            }
-        };
-    }
-    if invoked_as().as_deref() == Some("swtpm_setup") {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let result = cmd::swtpm_setup::run(&args, false);
-        log::logger().flush();
-        return match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("swtpm_setup: error: {e}");
-                e.exit_code()
-            }
-        };
-    }
-    if invoked_as().as_deref() == Some("swtpm") {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let result = cmd::swtpm::run(&args, false);
-        log::logger().flush();
-        return match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("swtpm: error: {e}");
-                e.exit_code()
-            }
-        };
-    }
-    let cli = Cli::parse();
-    if let cli::Command::SwtpmSetup(args) = &cli.command {
-        // Logs go to --logfile (and stderr); --log-level, when given, wins.
-        if let Some(level) = cli.log_level {
-            logger::init(level.filter());
-        }
-        let result = cmd::swtpm_setup::run(&args.args, cli.log_level.is_some());
-        log::logger().flush();
-        return match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("vtpm: error: {e}");
-                e.exit_code()
-            }
-        };
-    }
-    if let cli::Command::Swtpm(args) = &cli.command {
-        // The swtpm front sets up its own logging (--log file=..,level=..);
-        // --log-level, when given, still wins.
-        if let Some(level) = cli.log_level {
-            logger::init(level.filter());
-        }
-        let result = cmd::swtpm::run(&args.args, cli.log_level.is_some());
-        log::logger().flush();
-        return match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("vtpm: error: {e}");
-                e.exit_code()
-            }
-        };
-    }
-    let result = log_level(&cli).and_then(|level| {
-        logger::init(level.filter());
-        cmd::run(&cli.command)
-    });
+/// Flushes the log and turns `result` into the exit code, printing an error as
+/// one line `PROG: error: ...`.
+fn finish(prog: &str, result: Result<(), Error>) -> ExitCode {
+    log::logger().flush();
     match result {
-        Ok(()) => {
-            log::logger().flush();
-            ExitCode::SUCCESS
-        }
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            log::logger().flush();
-            eprintln!("vtpm: error: {e}");
+            eprintln!("{prog}: error: {e}");
             e.exit_code()
         }
     }
+}
+
+fn main() -> ExitCode {
+    // Under the names of swtpm's programs (links to this binary), their command
+    // lines; their own logging options set up the logger.
+    let name = invoked_as();
+    let args = || -> Vec<String> { std::env::args().skip(1).collect() };
+    match name.as_deref() {
+        Some("swtpm_ioctl") => return finish("swtpm_ioctl", cmd::swtpm_ioctl::run(&args())),
+        Some("swtpm_setup") => return finish("swtpm_setup", cmd::swtpm_setup::run(&args(), false)),
+        Some("swtpm") => return finish("swtpm", cmd::swtpm::run(&args(), false)),
+        _ => {}
+    }
+    let cli = Cli::parse();
+    // The swtpm front and swtpm-setup set up their own logging (--log file=..,
+    // --logfile); --log-level, when given, still wins.
+    let override_logging = || {
+        if let Some(level) = cli.log_level {
+            logger::init(level.filter());
+        }
+        cli.log_level.is_some()
+    };
+    let result = match &cli.command {
+        cli::Command::Swtpm(a) => cmd::swtpm::run(&a.args, override_logging()),
+        cli::Command::SwtpmSetup(a) => cmd::swtpm_setup::run(&a.args, override_logging()),
+        command => log_level(&cli).and_then(|level| {
+            logger::init(level.filter());
+            cmd::run(command)
+        }),
+    };
+    finish("vtpm", result)
 }

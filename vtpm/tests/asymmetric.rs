@@ -8,12 +8,6 @@ use std::process::Command;
 
 use common::*;
 
-fn started(td: &TestDir) -> Server {
-    let server = Server::start(td);
-    ok(server.tpm2("tpm2_startup").arg("-c"));
-    server
-}
-
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }

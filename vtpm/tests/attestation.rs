@@ -10,17 +10,6 @@ use std::path::Path;
 
 use common::*;
 
-fn started(td: &TestDir) -> Server {
-    let server = Server::start(td);
-    ok(server.tpm2("tpm2_startup").arg("-c"));
-    server
-}
-
-fn flush(server: &Server) {
-    ok(server.tpm2("tpm2_flushcontext").arg("-t"));
-    ok(server.tpm2("tpm2_flushcontext").arg("-s"));
-}
-
 /// An ECC AK under the ECC EK; returns the AK context (and writes ak.pem).
 fn make_ak(server: &Server, dir: &Path) {
     let p = |f: &str| dir.join(f);

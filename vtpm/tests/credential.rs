@@ -9,16 +9,6 @@ use std::fs;
 
 use common::*;
 
-fn started(td: &TestDir) -> Server {
-    let server = Server::start(td);
-    ok(server.tpm2("tpm2_startup").arg("-c"));
-    server
-}
-
-fn flush(server: &Server) {
-    ok(server.tpm2("tpm2_flushcontext").arg("-t"));
-}
-
 fn credential_round_trip(alg: &str) {
     let td = TestDir::new();
     let server = started(&td);
@@ -34,7 +24,7 @@ fn credential_round_trip(alg: &str) {
         .arg(p("ek.ctx"))
         .arg("-o")
         .arg(p("ek.pub")));
-    flush(&server);
+    flush_transient(&server);
     // The credentialed object: an owner primary; its Name from the TPM.
     ok(server
         .tpm2("tpm2_createprimary")
@@ -46,7 +36,7 @@ fn credential_round_trip(alg: &str) {
         .arg(p("key.ctx"))
         .arg("-n")
         .arg(p("key.name")));
-    flush(&server);
+    flush_transient(&server);
     // tpm2_makecredential 5.4 takes the Name as a hex string.
     let name_hex: String = fs::read(p("key.name"))
         .unwrap()
@@ -72,7 +62,7 @@ fn credential_round_trip(alg: &str) {
             .arg("-o")
             .arg(&blob));
         if !offline {
-            flush(&server);
+            flush_transient(&server);
         }
         let out = p(&format!("{tag}.out"));
         ok(server
@@ -85,7 +75,7 @@ fn credential_round_trip(alg: &str) {
             .arg(&blob)
             .arg("-o")
             .arg(&out));
-        flush(&server);
+        flush_transient(&server);
         assert_eq!(fs::read(&out).unwrap(), secret, "{alg} {tag}");
         // A tampered blob is refused (TPM_RC_INTEGRITY on the credential).
         let mut bad = fs::read(&blob).unwrap();
@@ -105,7 +95,7 @@ fn credential_round_trip(alg: &str) {
                 .arg(p("bad.out")),
         );
         assert!(!r.status.success(), "{alg} {tag}: tampered blob accepted");
-        flush(&server);
+        flush_transient(&server);
     }
 }
 

@@ -11,16 +11,6 @@ use std::process::Command;
 
 use common::*;
 
-fn started(td: &TestDir) -> Server {
-    let server = Server::start(td);
-    ok(server.tpm2("tpm2_startup").arg("-c"));
-    server
-}
-
-fn flush(server: &Server) {
-    ok(server.tpm2("tpm2_flushcontext").arg("-t"));
-}
-
 fn text(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -54,7 +44,7 @@ fn import_openssl_rsa_key() {
             .tpm2("tpm2_createprimary")
             .args(["-C", "o", "-G", alg, "-c"])
             .arg(&parent));
-        flush(&server);
+        flush_transient(&server);
         let (public, private) = (p(&format!("k-{alg}.pub")), p(&format!("k-{alg}.priv")));
         ok(server
             .tpm2("tpm2_import")
@@ -66,7 +56,7 @@ fn import_openssl_rsa_key() {
             .arg(&public)
             .arg("-r")
             .arg(&private));
-        flush(&server);
+        flush_transient(&server);
         let key = p(&format!("k-{alg}.ctx"));
         ok(server
             .tpm2("tpm2_load")
@@ -78,7 +68,7 @@ fn import_openssl_rsa_key() {
             .arg(&private)
             .arg("-c")
             .arg(&key));
-        flush(&server);
+        flush_transient(&server);
         let tpm_pem = p(&format!("tpm-{alg}.pem"));
         ok(server
             .tpm2("tpm2_readpublic")
@@ -86,7 +76,7 @@ fn import_openssl_rsa_key() {
             .arg(&key)
             .args(["-f", "pem", "-o"])
             .arg(&tpm_pem));
-        flush(&server);
+        flush_transient(&server);
         assert_eq!(modulus(&tpm_pem), modulus(&p("ref.pem")));
         // A tampered blob is refused (integrity).
         let mut bad = fs::read(&private).unwrap();
@@ -106,7 +96,7 @@ fn import_openssl_rsa_key() {
                 .arg(p("bad.ctx")),
         );
         assert!(!out.status.success());
-        flush(&server);
+        flush_transient(&server);
     }
 }
 
@@ -139,7 +129,7 @@ fn duplicate_with_policy_session_then_import() {
         .tpm2("tpm2_createprimary")
         .args(["-C", "o", "-G", "ecc", "-c"])
         .arg(p("src.ctx")));
-    flush(&server);
+    flush_transient(&server);
     ok(server
         .tpm2("tpm2_create")
         .arg("-C")
@@ -156,7 +146,7 @@ fn duplicate_with_policy_session_then_import() {
         .arg(p("key.pub"))
         .arg("-r")
         .arg(p("key.priv")));
-    flush(&server);
+    flush_transient(&server);
     ok(server
         .tpm2("tpm2_load")
         .arg("-C")
@@ -169,7 +159,7 @@ fn duplicate_with_policy_session_then_import() {
         .arg(p("key.ctx"))
         .arg("-n")
         .arg(p("key.name")));
-    flush(&server);
+    flush_transient(&server);
     // The new parent: an RSA primary, given to Duplicate as a public key only.
     ok(server
         .tpm2("tpm2_createprimary")
@@ -181,14 +171,14 @@ fn duplicate_with_policy_session_then_import() {
         .arg(p("np.ctx"))
         .arg("-o")
         .arg(p("np.pub")));
-    flush(&server);
+    flush_transient(&server);
     ok(server
         .tpm2("tpm2_loadexternal")
         .args(["-C", "n", "-u"])
         .arg(p("np.pub"))
         .arg("-c")
         .arg(p("npx.ctx")));
-    flush(&server);
+    flush_transient(&server);
     // A password does not give the DUP role.
     let out = run_timeout(
         server
@@ -203,7 +193,7 @@ fn duplicate_with_policy_session_then_import() {
             .arg(p("pw.seed")),
     );
     assert!(!out.status.success());
-    flush(&server);
+    flush_transient(&server);
     ok(server
         .tpm2("tpm2_startauthsession")
         .arg("--policy-session")
@@ -226,7 +216,7 @@ fn duplicate_with_policy_session_then_import() {
         .arg(p("dup.priv"))
         .arg("-s")
         .arg(p("dup.seed")));
-    flush(&server);
+    flush_transient(&server);
     let _ = run_timeout(server.tpm2("tpm2_flushcontext").arg(p("s.ctx")));
     ok(server
         .tpm2("tpm2_import")
@@ -240,7 +230,7 @@ fn duplicate_with_policy_session_then_import() {
         .arg(p("dup.seed"))
         .arg("-r")
         .arg(p("imported.priv")));
-    flush(&server);
+    flush_transient(&server);
     ok(server
         .tpm2("tpm2_load")
         .arg("-C")
@@ -253,7 +243,7 @@ fn duplicate_with_policy_session_then_import() {
         .arg(p("imported.ctx"))
         .arg("-n")
         .arg(p("imported.name")));
-    flush(&server);
+    flush_transient(&server);
     assert_eq!(
         fs::read(p("imported.name")).unwrap(),
         fs::read(p("key.name")).unwrap()

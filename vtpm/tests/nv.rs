@@ -17,12 +17,6 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn started(td: &TestDir) -> Server {
-    let server = Server::start(td);
-    ok(server.tpm2("tpm2_startup").arg("-c"));
-    server
-}
-
 /// Runs `cmd` and asserts it fails.
 fn fails(cmd: &mut Command) -> String {
     let out = run_timeout(cmd);

@@ -7,26 +7,6 @@ mod common;
 use std::fs;
 
 use common::*;
-use sha2::Digest;
-
-fn sha256(parts: &[&[u8]]) -> Vec<u8> {
-    let mut h = sha2::Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().to_vec()
-}
-
-fn started(td: &TestDir) -> Server {
-    let server = Server::start(td);
-    ok(server.tpm2("tpm2_startup").arg("-c"));
-    server
-}
-
-fn flush(server: &Server) {
-    ok(server.tpm2("tpm2_flushcontext").arg("-t"));
-    ok(server.tpm2("tpm2_flushcontext").arg("-s"));
-}
 
 #[test]
 fn pcr_policy_seals_and_refuses_after_extend() {

@@ -12,26 +12,6 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
-use sha2::Digest;
-
-fn sha256(parts: &[&[u8]]) -> Vec<u8> {
-    let mut h = sha2::Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().to_vec()
-}
-
-fn started(td: &TestDir) -> Server {
-    let server = Server::start(td);
-    ok(server.tpm2("tpm2_startup").arg("-c"));
-    server
-}
-
-fn flush(server: &Server) {
-    ok(server.tpm2("tpm2_flushcontext").arg("-t"));
-    ok(server.tpm2("tpm2_flushcontext").arg("-s"));
-}
 
 fn cc(c: u32) -> [u8; 4] {
     c.to_be_bytes()

@@ -9,17 +9,6 @@ use std::path::PathBuf;
 
 use common::*;
 
-fn started(td: &TestDir) -> Server {
-    let server = Server::start(td);
-    ok(server.tpm2("tpm2_startup").arg("-c"));
-    server
-}
-
-fn flush(server: &Server) {
-    ok(server.tpm2("tpm2_flushcontext").arg("-t"));
-    ok(server.tpm2("tpm2_flushcontext").arg("-s"));
-}
-
 /// An owner primary, then a key of `alg` with `attrs` under it, loaded:
 /// returns the key's context file.
 fn make_key(server: &Server, td: &TestDir, alg: &str, attrs: &str) -> PathBuf {

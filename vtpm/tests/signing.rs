@@ -10,12 +10,6 @@ use std::process::Command;
 
 use common::*;
 
-fn started(td: &TestDir) -> Server {
-    let server = Server::start(td);
-    ok(server.tpm2("tpm2_startup").arg("-c"));
-    server
-}
-
 /// `name` run in `dir`, then every transient object flushed (no resource manager).
 fn tool(server: &Server, dir: &Path, name: &str, args: &[&str]) {
     ok(server.tpm2(name).current_dir(dir).args(args));

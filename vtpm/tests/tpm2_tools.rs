@@ -26,14 +26,6 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn sha256(parts: &[&[u8]]) -> Vec<u8> {
-    let mut h = sha2::Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().to_vec()
-}
-
 fn sha1(parts: &[&[u8]]) -> Vec<u8> {
     let mut h = sha1::Sha1::new();
     for p in parts {
@@ -55,12 +47,6 @@ fn pcr_value(server: &Server, bank: &str, index: u32) -> String {
         .expect("hex value")
         .trim()
         .to_lowercase()
-}
-
-fn started(td: &TestDir) -> Server {
-    let server = Server::start(td);
-    ok(server.tpm2("tpm2_startup").arg("-c"));
-    server
 }
 
 #[test]

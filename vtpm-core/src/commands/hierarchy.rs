@@ -18,7 +18,7 @@ pub fn auth_value(a: &[u8]) -> TpmResult<Tpm2bAuth> {
     Tpm2bAuth::new(a.get(..end).unwrap_or(&[]))
 }
 
-/// TPM2_HierarchyControl — Part 3 §24.4.
+/// TPM2_HierarchyControl — Part 3 §24.2.
 ///
 /// `TPM_RC_AUTH_TYPE`: the authorizing hierarchy may not change `enable` this way
 /// (only platformAuth re-enables a hierarchy; only platformAuth touches the platform
@@ -154,7 +154,7 @@ pub fn clear_control(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     Ok(())
 }
 
-/// TPM2_ChangePPS — Part 3 §24.5: new Platform Primary Seed; platformPolicy
+/// TPM2_ChangePPS — Part 3 §24.4: new Platform Primary Seed; platformPolicy
 /// emptied; platform objects, loaded or persistent, removed.
 pub fn change_pps(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     p.end()?;
@@ -168,7 +168,7 @@ pub fn change_pps(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     Ok(())
 }
 
-/// TPM2_ChangeEPS — Part 3 §24.3: new Endorsement Primary Seed and proof;
+/// TPM2_ChangeEPS — Part 3 §24.5: new Endorsement Primary Seed and proof;
 /// endorsementAuth and endorsementPolicy emptied; endorsement objects, loaded or
 /// persistent, removed.
 pub fn change_eps(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {

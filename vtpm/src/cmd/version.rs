@@ -6,6 +6,6 @@ pub fn run() {
     println!("engine: vtpm-core {}", vtpm_core::identity::VERSION);
     println!("state envelope format: {}", vtpm_proto::FORMAT_VERSION);
     println!("engine state layout: {}", vtpm_core::tpm::STATE_FORMAT);
-    println!("front ends: mssim (TCP)");
+    println!("front ends: mssim (TCP), swtpm control protocol and data channel (unix, TCP; swtpm, swtpm_setup, swtpm_ioctl)");
     println!("isolation backends: process");
 }

@@ -461,3 +461,32 @@ pub fn run_py(server: &Server, name: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A server that has seen `tpm2_startup -c`.
+pub fn started(td: &TestDir) -> Server {
+    let server = Server::start(td);
+    ok(server.tpm2("tpm2_startup").arg("-c"));
+    server
+}
+
+/// Flushes every transient object and session (the mssim TCTI has no resource
+/// manager: tools leave what they loaded behind).
+pub fn flush(server: &Server) {
+    flush_transient(server);
+    ok(server.tpm2("tpm2_flushcontext").arg("-s"));
+}
+
+/// Flushes every transient object.
+pub fn flush_transient(server: &Server) {
+    ok(server.tpm2("tpm2_flushcontext").arg("-t"));
+}
+
+/// SHA-256 over the concatenation of `parts`.
+pub fn sha256(parts: &[&[u8]]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().to_vec()
+}
