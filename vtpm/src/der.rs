@@ -178,6 +178,14 @@ pub fn time(unix: u64) -> Vec<u8> {
     }
 }
 
+/// GeneralizedTime of `unix` seconds (attribute certificates use it for every
+/// date, RFC 5755 §4.2.6).
+pub fn generalized_time(unix: u64) -> Vec<u8> {
+    let (y, mo, d, h, mi, s) = civil(unix);
+    let text = format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z");
+    tlv(tag::GENERALIZED_TIME, text.as_bytes())
+}
+
 /// The notAfter of a certificate without a well-defined expiration
 /// (RFC 5280 §4.1.2.5: 99991231235959Z).
 pub fn no_expiry() -> Vec<u8> {
@@ -315,6 +323,10 @@ mod tests {
         assert_eq!(
             time(2_556_144_000),
             tlv(tag::GENERALIZED_TIME, b"20510101000000Z")
+        );
+        assert_eq!(
+            generalized_time(1_795_750_200),
+            tlv(tag::GENERALIZED_TIME, b"20261127033000Z")
         );
     }
 

@@ -60,6 +60,14 @@ const OID_TCG_TPM_MODEL: [u128; 5] = [2, 23, 133, 2, 2];
 const OID_TCG_TPM_VERSION: [u128; 5] = [2, 23, 133, 2, 3];
 const OID_TCG_TPM_SPECIFICATION: [u128; 5] = [2, 23, 133, 2, 16];
 const OID_TCG_KP_EK_CERTIFICATE: [u128; 5] = [2, 23, 133, 8, 1];
+const OID_TCG_KP_PLATFORM_ATTRIBUTE_CERTIFICATE: [u128; 5] = [2, 23, 133, 8, 2];
+const OID_TCG_AT_PLATFORM_SPECIFICATION: [u128; 5] = [2, 23, 133, 2, 17];
+const OID_TCG_AT_TBB_SECURITY_ASSERTIONS: [u128; 5] = [2, 23, 133, 2, 19];
+const OID_TCG_AT_CREDENTIAL_TYPE: [u128; 5] = [2, 23, 133, 2, 25];
+const OID_TCG_AT_PLATFORM_MANUFACTURER_STR: [u128; 6] = [2, 23, 133, 5, 1, 1];
+const OID_TCG_AT_PLATFORM_MODEL: [u128; 6] = [2, 23, 133, 5, 1, 4];
+const OID_TCG_AT_PLATFORM_VERSION: [u128; 6] = [2, 23, 133, 5, 1, 5];
+const OID_TCG_AT_PLATFORM_SERIAL: [u128; 6] = [2, 23, 133, 5, 1, 6];
 
 /// The CA's distinguished name.
 const CA_ORGANIZATION: &str = "vtpm";
@@ -96,6 +104,14 @@ pub struct TpmDescription {
     pub backend: String,
     /// The VM the TPM belongs to, as the operator named it (may be empty).
     pub vmid: String,
+}
+
+/// A certificate the CA issued: its DER and its serial number (a DER INTEGER).
+pub struct Issued {
+    /// The certificate.
+    pub der: Vec<u8>,
+    /// Its serialNumber, DER-encoded.
+    pub serial: Vec<u8>,
 }
 
 /// An opened local CA.
@@ -348,7 +364,7 @@ impl LocalCa {
     }
 
     /// An EK certificate for `ek` (TCG EK Credential Profile 2.0, clause 3.2).
-    pub fn ek_certificate(&self, ek: &EkPublic, tpm: &TpmDescription) -> Result<Vec<u8>, Error> {
+    pub fn ek_certificate(&self, ek: &EkPublic, tpm: &TpmDescription) -> Result<Issued, Error> {
         let (spki, usage) = match ek {
             // keyEncipherment for an RSA EK, keyAgreement for an ECC one.
             EkPublic::Rsa { modulus, exponent } => (rsa_spki(modulus, *exponent), 2),
@@ -394,9 +410,10 @@ impl LocalCa {
             &extension(&OID_SUBJECT_DIRECTORY_ATTRIBUTES, false, &dir_attrs),
             &extension(&VTPM_EXTENSION_ARCS, false, &vtpm),
         ]);
+        let serial = serial()?;
         let tbs = der::seq(&[
             &der::explicit(0, &der::small_uint(2)),
-            &serial()?,
+            &serial,
             &sig_alg(),
             &ca_name(),
             &der::seq(&[&der::time(now()), &der::no_expiry()]),
@@ -404,7 +421,82 @@ impl LocalCa {
             &spki,
             &der::explicit(3, &extensions),
         ]);
-        self.sign(&tbs)
+        Ok(Issued {
+            der: self.sign(&tbs)?,
+            serial,
+        })
+    }
+
+    /// A platform certificate (TCG Platform Attribute Credential Profile 1.1): an
+    /// X.509 attribute certificate (RFC 5755) whose holder is the EK certificate
+    /// `ek` (issuer and serial), naming the platform (manufacturer, model,
+    /// version, serial: the VM) in its subjectAltName, with the platform
+    /// specification (PC Client, 2.0) and the credential type as attributes, and
+    /// the vTPM extension.
+    pub fn platform_certificate(
+        &self,
+        ek: &Issued,
+        tpm: &TpmDescription,
+    ) -> Result<Vec<u8>, Error> {
+        let ca_names = der::seq(&[&der::explicit(4, &ca_name())]);
+        // Holder ::= SEQUENCE { baseCertificateID [0] IMPLICIT IssuerSerial }
+        let holder = der::seq(&[&der::constructed(0xA0, &[&ca_names, &ek.serial])]);
+        // AttCertIssuer: v2Form [0] IMPLICIT V2Form { issuerName GeneralNames }
+        let issuer = der::constructed(0xA0, &[&ca_names]);
+        let spec = der::seq(&[
+            &der::seq(&[
+                &der::small_uint(1),
+                &der::small_uint(1),
+                &der::small_uint(13),
+            ]),
+            // platformClass: TCG PC Client.
+            &der::octet_string(&[0, 0, 0, 1]),
+        ]);
+        let attribute =
+            |oid: &[u128], value: &[u8]| der::seq(&[&der::oid(oid), &der::set(&[value])]);
+        let attributes = der::seq(&[
+            &attribute(&OID_TCG_AT_PLATFORM_SPECIFICATION, &spec),
+            &attribute(&OID_TCG_AT_TBB_SECURITY_ASSERTIONS, &der::seq(&[])),
+            &attribute(
+                &OID_TCG_AT_CREDENTIAL_TYPE,
+                &der::seq(&[&der::oid(&OID_TCG_KP_PLATFORM_ATTRIBUTE_CERTIFICATE)]),
+            ),
+        ]);
+        let platform = der::seq(&[
+            &rdn(&OID_TCG_AT_PLATFORM_MANUFACTURER_STR, "vtpm"),
+            &rdn(&OID_TCG_AT_PLATFORM_MODEL, "vtpm virtual platform"),
+            &rdn(
+                &OID_TCG_AT_PLATFORM_VERSION,
+                &format!("id:{:08X}", tpm.firmware_version),
+            ),
+            &rdn(&OID_TCG_AT_PLATFORM_SERIAL, &tpm.vmid),
+        ]);
+        let san = der::seq(&[&der::explicit(4, &platform)]);
+        let aki = der::seq(&[&der::tlv(0x80, &key_id(&self.public))]);
+        let vtpm = der::seq(&[
+            &der::utf8("virtual TPM"),
+            &der::utf8(&tpm.backend),
+            &der::utf8(&tpm.vmid),
+        ]);
+        let extensions = der::seq(&[
+            &extension(&OID_AUTHORITY_KEY_ID, false, &aki),
+            &extension(&OID_SUBJECT_ALT_NAME, false, &san),
+            &extension(&VTPM_EXTENSION_ARCS, false, &vtpm),
+        ]);
+        let info = der::seq(&[
+            &der::small_uint(1),
+            &holder,
+            &issuer,
+            &sig_alg(),
+            &serial()?,
+            &der::seq(&[
+                &der::generalized_time(now()),
+                &der::tlv(tag::GENERALIZED_TIME, b"99991231235959Z"),
+            ]),
+            &attributes,
+            &extensions,
+        ]);
+        self.sign(&info)
     }
 }
 
@@ -473,7 +565,8 @@ mod tests {
             modulus: vec![0xC5; 256],
             exponent: 65537,
         };
-        let cert = ca.ek_certificate(&ek, &tpm).unwrap();
+        let issued = ca.ek_certificate(&ek, &tpm).unwrap();
+        let cert = issued.der.clone();
         // The signature covers the TBS bytes: split the outer SEQUENCE by hand.
         let (tbs, rest) = split_tlv(inner(&cert));
         let (_alg, rest) = split_tlv(rest);

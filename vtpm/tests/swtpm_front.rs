@@ -302,6 +302,31 @@ fn our_swtpm_ioctl_against_swtpm_and_vtpm() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("locality"));
 }
 
+/// (length of the DER header, length of the content) of the TLV at the front of `d`.
+fn der_header(d: &[u8]) -> (usize, usize) {
+    if d[1] < 0x80 {
+        (2, d[1] as usize)
+    } else {
+        let n = (d[1] & 0x7F) as usize;
+        (
+            2 + n,
+            d[2..2 + n].iter().fold(0, |a, b| a << 8 | *b as usize),
+        )
+    }
+}
+
+/// (the first TLV, the rest) of `d`.
+fn der_split(d: &[u8]) -> (&[u8], &[u8]) {
+    let (h, n) = der_header(d);
+    d.split_at(h + n)
+}
+
+/// The content of the first TLV of `d`.
+fn der_content(d: &[u8]) -> &[u8] {
+    let (h, n) = der_header(d);
+    &d[h..h + n]
+}
+
 /// `vtpm swtpm-setup` (swtpm_setup's options) with `--localca-dir` in `dir`.
 fn setup_cmd(dir: &Path) -> Command {
     let mut c = vtpm();
@@ -343,10 +368,7 @@ fn swtpm_setup_manufactures_ek_certificate_and_banks() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("Successfully authored"));
     let logged = fs::read_to_string(&log).unwrap();
     assert!(logged.contains("EK certificate"), "{logged}");
-    assert!(
-        logged.contains("platform certificates are not created"),
-        "{logged}"
-    );
+    assert!(logged.contains("platform certificate ("), "{logged}");
     let stored = fs::read(state.join("permanent.state")).unwrap();
 
     // Again with --not-overwrite: nothing changes; without it: refused.
@@ -431,6 +453,55 @@ fn swtpm_setup_manufactures_ek_certificate_and_banks() {
         .arg("-u")
         .arg(&derived));
     assert_eq!(fs::read(&derived).unwrap(), cert_key);
+
+    // The platform certificate: an attribute certificate whose holder is the EK
+    // certificate (its serial number), signed by the local CA.
+    let pc = dir.join("pc.der");
+    ok(front
+        .tpm2("tpm2_nvread")
+        .args(["0x01c08000", "-C", "o", "-o"])
+        .arg(&pc));
+    let pc_bytes = fs::read(&pc).unwrap();
+    let parsed = String::from_utf8_lossy(
+        &ok(Command::new("openssl")
+            .args(["asn1parse", "-inform", "DER", "-in"])
+            .arg(&pc))
+        .stdout,
+    )
+    .into_owned();
+    for want in ["2.23.133.2.17", "2.23.133.8.2", "GENERALIZEDTIME"] {
+        assert!(parsed.contains(want), "no {want} in:\n{parsed}");
+    }
+    let serial = String::from_utf8_lossy(
+        &ok(Command::new("openssl")
+            .args(["x509", "-noout", "-serial", "-in"])
+            .arg(&pem))
+        .stdout,
+    )
+    .trim()
+    .trim_start_matches("serial=")
+    .to_owned();
+    assert!(
+        parsed.contains(&format!("INTEGER           :{serial}")),
+        "holder serial {serial} not in:\n{parsed}"
+    );
+    let (tbs, rest) = der_split(der_content(&pc_bytes));
+    let (_alg, rest) = der_split(rest);
+    let sig = &der_content(rest)[1..];
+    fs::write(dir.join("pc-tbs.der"), tbs).unwrap();
+    fs::write(dir.join("pc-sig.der"), sig).unwrap();
+    let ca_pub = ok(Command::new("openssl")
+        .args(["x509", "-noout", "-pubkey", "-in"])
+        .arg(dir.join("ca/ca-cert.pem")))
+    .stdout;
+    fs::write(dir.join("ca-pub.pem"), ca_pub).unwrap();
+    let verified = ok(Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(dir.join("ca-pub.pem"))
+        .arg("-signature")
+        .arg(dir.join("pc-sig.der"))
+        .arg(dir.join("pc-tbs.der")));
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("Verified OK"));
 
     // --lock-nvram: the certificate cannot be rewritten.
     let rewrite = run_timeout(

@@ -43,8 +43,9 @@ serves), as swtpm_setup does.
   --decryption                with --allow-signing: the EK can also decrypt
   --create-ek-cert            issue the EK certificate (local CA) into NV
                               (0x01C00002 RSA, 0x01C0000A ECC); implies --createek
-  --create-platform-cert      accepted; a platform certificate is not created
-                              (a warning says so)
+  --create-platform-cert      issue a platform certificate (an attribute
+                              certificate whose holder is the EK certificate)
+                              into NV 0x01C08000; needs --create-ek-cert
   --create-spk                create the storage primary key at 0x81000001
   --lock-nvram                make the certificate NV indices read-only
   --vmid ID                   the VM (libvirt: NAME:UUID); a UUID becomes the
@@ -321,6 +322,8 @@ const EK_ECC_HANDLE: u32 = 0x8101_0002;
 const EK_CERT_RSA_INDEX: u32 = 0x01C0_0002;
 const EK_CERT_ECC_INDEX: u32 = 0x01C0_000A;
 const SPK_HANDLE: u32 = 0x8100_0001;
+/// The platform certificate index (TCG PC Client Platform TPM Profile).
+const PLATFORM_CERT_INDEX: u32 = 0x01C0_8000;
 
 /// PolicySecret(TPM_RH_ENDORSEMENT) under SHA-256: the EK's authPolicy (TCG EK
 /// Credential Profile, B.3.3).
@@ -743,13 +746,14 @@ fn setup(a: &SetupArgs) -> Result<(), Error> {
                 backend: "process".into(),
                 vmid: a.vmid.clone().unwrap_or_default(),
             };
-            let cert = ca.ek_certificate(&ek, &desc)?;
+            let issued = ca.ek_certificate(&ek, &desc)?;
+            let cert = &issued.der;
             let index = if a.ecc {
                 EK_CERT_ECC_INDEX
             } else {
                 EK_CERT_RSA_INDEX
             };
-            s.nv_store(index, &cert, a.lock_nvram)?;
+            s.nv_store(index, cert, a.lock_nvram)?;
             log::info!(
                 "EK certificate ({} bytes) issued by the local CA in {}, stored at NV index {index:#010x}{}",
                 cert.len(),
@@ -758,19 +762,28 @@ fn setup(a: &SetupArgs) -> Result<(), Error> {
             );
             if a.display {
                 println!("EK certificate:");
-                print!("{}", crate::der::pem_encode("CERTIFICATE", &cert));
+                print!("{}", crate::der::pem_encode("CERTIFICATE", cert));
                 println!("issued by the local CA:");
                 print!(
                     "{}",
                     crate::der::pem_encode("CERTIFICATE", ca.certificate())
                 );
             }
+            if a.platform_cert {
+                let platform = ca.platform_certificate(&issued, &desc)?;
+                s.nv_store(PLATFORM_CERT_INDEX, &platform, a.lock_nvram)?;
+                log::info!(
+                    "platform certificate ({} bytes) issued by the local CA, stored at NV index {PLATFORM_CERT_INDEX:#010x}{}",
+                    platform.len(),
+                    if a.lock_nvram { " (locked)" } else { "" }
+                );
+            }
         }
     }
-    if a.platform_cert {
+    if a.platform_cert && !a.ek_cert {
         log::warn!(
-            "--create-platform-cert: platform certificates are not created by this version; \
-             the TPM has none"
+            "--create-platform-cert needs --create-ek-cert (the platform certificate names \
+             the EK certificate as its holder); no platform certificate was created"
         );
     }
     if a.create_spk {
