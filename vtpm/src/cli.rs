@@ -104,8 +104,66 @@ pub enum Command {
     /// named `swtpm_setup` runs it.
     SwtpmSetup(SwtpmArgs),
 
+    /// Build the stub VM image reproducibly, or measure an image.
+    #[command(subcommand)]
+    Image(ImageCommand),
+
     /// Print version information.
     Version,
+}
+
+/// `vtpm image ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Build the stub image reproducibly into DIR, with its manifest.
+    ///
+    /// Builds from this source tree (cargo, the toolchain pinned in
+    /// rust-toolchain.toml, Cargo.lock as is) and writes DIR/vtpm-stub.elf and
+    /// DIR/manifest.json (size, SHA-256, SHA-384, PVH entry, source revision,
+    /// toolchain). Builds of the same source with the same toolchain give the same
+    /// bytes, wherever the tree is.
+    Build(ImageBuildArgs),
+
+    /// Print the size, SHA-256, SHA-384 and PVH entry of an image file.
+    ///
+    /// These are the values a verifier computes; with --expect they are checked
+    /// against a manifest. Files that are not PVH ELF images are refused.
+    Measure(ImageMeasureArgs),
+}
+
+/// `vtpm image build`.
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    /// Output directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Cargo target directory for the build. Default: target/image-build in the
+    /// source tree.
+    #[arg(long, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
+
+    /// The source tree. Default: the checkout around the current directory, else
+    /// the one around the vtpm binary.
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+}
+
+/// `vtpm image measure`.
+#[derive(Debug, Args)]
+pub struct ImageMeasureArgs {
+    /// The image (a PVH ELF file).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Print the manifest's JSON form instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// A manifest.json the image must match (size, SHA-256, SHA-384, PVH entry);
+    /// exit code 1 and the differences when it does not.
+    #[arg(long, value_name = "MANIFEST")]
+    pub expect: Option<PathBuf>,
 }
 
 /// `vtpm swtpm ...`: the arguments, parsed as swtpm parses them.
@@ -269,6 +327,28 @@ mod tests {
             a.instance.unwrap().to_string(),
             "00112233-4455-6677-8899-aabbccddeeff"
         );
+    }
+
+    #[test]
+    fn image_subcommands() {
+        let cli = Cli::try_parse_from(["vtpm", "image", "build", "--out", "o"]).unwrap();
+        let Command::Image(ImageCommand::Build(a)) = cli.command else {
+            panic!("not image build")
+        };
+        assert_eq!(a.out, PathBuf::from("o"));
+        assert_eq!(a.target_dir, None);
+        let cli = Cli::try_parse_from(["vtpm", "image", "measure", "--json", "f.elf"]).unwrap();
+        let Command::Image(ImageCommand::Measure(a)) = cli.command else {
+            panic!("not image measure")
+        };
+        assert!(a.json);
+        assert_eq!(a.file, PathBuf::from("f.elf"));
+        for args in [
+            &["vtpm", "image", "build"][..],
+            &["vtpm", "image", "measure"],
+        ] {
+            assert_eq!(Cli::try_parse_from(args).unwrap_err().exit_code(), 2);
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod image;
 pub mod manufacture;
 pub mod run;
 pub mod state;
@@ -21,6 +22,8 @@ pub fn run(command: &Command) -> Result<(), Error> {
         Command::Swtpm(args) => swtpm::run(&args.args, true),
         Command::SwtpmIoctl(args) => swtpm_ioctl::run(&args.args),
         Command::SwtpmSetup(args) => swtpm_setup::run(&args.args, true),
+        Command::Image(crate::cli::ImageCommand::Build(args)) => image::build(args),
+        Command::Image(crate::cli::ImageCommand::Measure(args)) => image::measure(args),
         Command::Version => {
             version::run();
             Ok(())
