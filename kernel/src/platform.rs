@@ -1,11 +1,14 @@
-//! The engine's platform inside the stub: entropy from RDRAND, a millisecond
-//! clock from the TSC.
+//! The engine's platform inside the stub: entropy from RDRAND (mixed with host
+//! entropy once the host has sent its Start frame), a millisecond clock from the
+//! TSC.
 //!
 //! The TSC rate comes from CPUID (leaf 0x15 or 0x16) where the hypervisor tells
 //! it, otherwise from timing the TSC against the local APIC timer, whose input
 //! clock QEMU and KVM run at 1 GHz.
 
+use sha2::{Digest, Sha256};
 use x86_64::instructions::random::RdRand;
+use zeroize::Zeroizing;
 
 use crate::cpu;
 
@@ -29,12 +32,25 @@ const LAPIC_TIMER_CURRENT: u64 = 0x390;
 const LAPIC_TIMER_DIVIDE: u64 = 0x3e0;
 
 /// Entropy and time for [`vtpm_core::Platform`].
-#[derive(Debug)]
 pub struct StubPlatform {
     rdrand: RdRand,
     tsc_origin: u64,
     tsc_per_ms: u64,
     last_ms: u64,
+    /// Host entropy from the Start frame; each 32-byte block of RDRAND output
+    /// is XORed with SHA-256(seed || counter), so the output is unpredictable
+    /// if either source is.
+    host_seed: Option<Zeroizing<[u8; 32]>>,
+    mix_counter: u64,
+}
+
+impl core::fmt::Debug for StubPlatform {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StubPlatform")
+            .field("tsc_per_ms", &self.tsc_per_ms)
+            .field("host_seed", &self.host_seed.as_ref().map(|_| "[set]"))
+            .finish()
+    }
 }
 
 impl StubPlatform {
@@ -58,7 +74,21 @@ impl StubPlatform {
             tsc_origin: cpu::rdtsc(),
             tsc_per_ms: (hz / 1000).max(1),
             last_ms: 0,
+            host_seed: None,
+            mix_counter: 0,
         })
+    }
+
+    /// Mixes `seed` (host entropy) into all later entropy output.
+    pub fn mix_host_entropy(&mut self, seed: &[u8; 32]) {
+        let mut own = [0u8; 32];
+        vtpm_core::Platform::entropy(self, &mut own);
+        let mut h = Sha256::new();
+        h.update(b"vtpm-stub host entropy");
+        h.update(seed);
+        h.update(own);
+        self.host_seed = Some(Zeroizing::new(h.finalize().into()));
+        zeroize::Zeroize::zeroize(&mut own);
     }
 
     /// Milliseconds since the TSC read `tsc`.
@@ -84,6 +114,18 @@ impl vtpm_core::Platform for StubPlatform {
             let v = self.random_u64().to_le_bytes();
             for (o, b) in chunk.iter_mut().zip(v.iter()) {
                 *o = *b;
+            }
+        }
+        if let Some(seed) = &self.host_seed {
+            for chunk in buf.chunks_mut(32) {
+                let mut h = Sha256::new();
+                h.update(seed.as_slice());
+                h.update(self.mix_counter.to_be_bytes());
+                self.mix_counter = self.mix_counter.wrapping_add(1);
+                let block = Zeroizing::new(<[u8; 32]>::from(h.finalize()));
+                for (o, b) in chunk.iter_mut().zip(block.iter()) {
+                    *o ^= *b;
+                }
             }
         }
     }

@@ -25,8 +25,21 @@ pub const HEADER_LEN: usize = 12;
 /// payload's own small header (locality, codes).
 pub const MAX_PAYLOAD: usize = 8192 + 64;
 
-/// The largest whole frame.
+/// The largest whole frame of any type but the state frames.
 pub const MAX_FRAME: usize = HEADER_LEN + MAX_PAYLOAD;
+
+/// The largest payload of a state frame ([`FrameType::StateSaveReply`],
+/// [`FrameType::StateLoad`]): a sealed permanent state with full NV.
+pub const MAX_STATE_PAYLOAD: usize = 64 * 1024;
+
+/// The largest whole state frame.
+pub const MAX_STATE_FRAME: usize = HEADER_LEN + MAX_STATE_PAYLOAD;
+
+/// Payload length of a [`FrameType::Start`] frame.
+pub const START_LEN: usize = 2 + 16 + 32 + 32 + 8 + 8;
+
+/// Version of the [`FrameType::Start`] payload layout.
+pub const START_VERSION: u16 = 1;
 
 /// Offsets of the header fields.
 mod field {
@@ -62,6 +75,8 @@ pub enum FrameType {
     Shutdown = 10,
     /// Either way: the frame with the same sequence was refused.
     Error = 11,
+    /// Host -> stub: start-up parameters (state key, entropy, clock, instance).
+    Start = 12,
 }
 
 impl FrameType {
@@ -79,6 +94,7 @@ impl FrameType {
             9 => FrameType::Log,
             10 => FrameType::Shutdown,
             11 => FrameType::Error,
+            12 => FrameType::Start,
             _ => return None,
         })
     }
@@ -86,6 +102,14 @@ impl FrameType {
     /// The type byte.
     pub const fn to_byte(self) -> u8 {
         self as u8
+    }
+
+    /// The largest payload a frame of this type may carry.
+    pub const fn max_payload(self) -> usize {
+        match self {
+            FrameType::StateSaveReply | FrameType::StateLoad => MAX_STATE_PAYLOAD,
+            _ => MAX_PAYLOAD,
+        }
     }
 }
 
@@ -196,7 +220,7 @@ pub struct Header {
     pub frame_type: FrameType,
     /// Sequence number: a reply carries the sequence of the request it answers.
     pub sequence: u32,
-    /// Payload length in bytes (at most [`MAX_PAYLOAD`]).
+    /// Payload length in bytes (at most [`FrameType::max_payload`]).
     pub payload_len: usize,
 }
 
@@ -239,7 +263,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
     let length = u32::from_be_bytes(length);
     let payload_len = usize::try_from(length)
         .ok()
-        .filter(|&n| n <= MAX_PAYLOAD)
+        .filter(|&n| n <= frame_type.max_payload())
         .ok_or(FrameError::TooLong(length))?;
     let sequence = bytes
         .get(field::SEQUENCE)
@@ -256,7 +280,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<Header, FrameError> {
 /// Decodes the frame at the front of `bytes`; returns it and its total length.
 pub fn decode(bytes: &[u8]) -> Result<(Frame<'_>, usize), FrameError> {
     let header = decode_header(bytes)?;
-    // Cannot overflow: payload_len <= MAX_PAYLOAD.
+    // Cannot overflow: payload_len <= MAX_STATE_PAYLOAD.
     let total = HEADER_LEN.saturating_add(header.payload_len);
     let payload = bytes
         .get(HEADER_LEN..total)
@@ -282,7 +306,7 @@ pub fn encode(
         .iter()
         .try_fold(0usize, |acc, p| acc.checked_add(p.len()))
         .unwrap_or(usize::MAX);
-    if len > MAX_PAYLOAD {
+    if len > frame_type.max_payload() {
         return Err(FrameError::TooLong(u32::try_from(len).unwrap_or(u32::MAX)));
     }
     let len32 = u32::try_from(len).map_err(|_| FrameError::TooLong(u32::MAX))?;
@@ -296,6 +320,60 @@ pub fn encode(
         out.extend_from_slice(p);
     }
     Ok(())
+}
+
+/// The payload of a [`FrameType::Start`] frame: what a stub needs before it loads
+/// state. Debug output leaves the key and the entropy out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct StartParams<'a> {
+    /// The instance (VM UUID) whose state the stub may load and seal.
+    pub instance: [u8; 16],
+    /// The 32-byte AES-256-GCM state key (secret).
+    pub state_key: &'a [u8; 32],
+    /// Host entropy the stub mixes into its own.
+    pub entropy: &'a [u8; 32],
+    /// The host's wall clock, milliseconds since the Unix epoch.
+    pub wall_clock_ms: u64,
+    /// The lowest state sequence number the stub may load (anti-rollback).
+    pub min_sequence: u64,
+}
+
+impl fmt::Debug for StartParams<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StartParams")
+            .field("instance", &self.instance)
+            .field("state_key", &"[redacted]")
+            .field("entropy", &"[redacted]")
+            .field("wall_clock_ms", &self.wall_clock_ms)
+            .field("min_sequence", &self.min_sequence)
+            .finish()
+    }
+}
+
+impl<'a> StartParams<'a> {
+    /// Parses a Start payload (exactly [`START_LEN`] bytes, version
+    /// [`START_VERSION`]).
+    pub fn parse(p: &'a [u8]) -> Option<StartParams<'a>> {
+        let (version, rest) = p.split_first_chunk::<2>()?;
+        if u16::from_be_bytes(*version) != START_VERSION {
+            return None;
+        }
+        let (instance, rest) = rest.split_first_chunk::<16>()?;
+        let (state_key, rest) = rest.split_first_chunk::<32>()?;
+        let (entropy, rest) = rest.split_first_chunk::<32>()?;
+        let (clock, rest) = rest.split_first_chunk::<8>()?;
+        let (min, rest) = rest.split_first_chunk::<8>()?;
+        if !rest.is_empty() {
+            return None;
+        }
+        Some(StartParams {
+            instance: *instance,
+            state_key,
+            entropy,
+            wall_clock_ms: u64::from_be_bytes(*clock),
+            min_sequence: u64::from_be_bytes(*min),
+        })
+    }
 }
 
 /// A frame with its payload checked against its type.
@@ -341,6 +419,8 @@ pub enum Message<'a> {
         /// Detail for people (UTF-8, may be empty).
         text: &'a str,
     },
+    /// Host -> stub: start-up parameters.
+    Start(StartParams<'a>),
 }
 
 impl<'a> Message<'a> {
@@ -377,6 +457,7 @@ impl<'a> Message<'a> {
                 }),
                 _ => Err(bad),
             },
+            FrameType::Start => StartParams::parse(p).map(Message::Start).ok_or(bad),
             FrameType::Error => match p.split_first_chunk::<2>() {
                 Some((code, rest)) => Ok(Message::Error {
                     code: ErrorCode::from_u16(u16::from_be_bytes(*code)),
@@ -401,6 +482,7 @@ impl<'a> Message<'a> {
             Message::Log { .. } => FrameType::Log,
             Message::Shutdown => FrameType::Shutdown,
             Message::Error { .. } => FrameType::Error,
+            Message::Start(_) => FrameType::Start,
         }
     }
 
@@ -425,6 +507,19 @@ impl<'a> Message<'a> {
                 &[&(*code as u16).to_be_bytes(), text.as_bytes()],
                 out,
             ),
+            Message::Start(s) => encode(
+                t,
+                sequence,
+                &[
+                    &START_VERSION.to_be_bytes(),
+                    &s.instance,
+                    s.state_key,
+                    s.entropy,
+                    &s.wall_clock_ms.to_be_bytes(),
+                    &s.min_sequence.to_be_bytes(),
+                ],
+                out,
+            ),
         }
     }
 }
@@ -440,8 +535,9 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// Most bytes buffered at once: two largest frames.
-    pub const LIMIT: usize = 2 * MAX_FRAME;
+    /// Most bytes buffered at once: the largest state frame and the largest
+    /// other frame.
+    pub const LIMIT: usize = MAX_STATE_FRAME + MAX_FRAME;
 
     /// An empty receiver.
     pub fn new() -> Receiver {

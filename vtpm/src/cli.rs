@@ -205,9 +205,14 @@ pub struct RunArgs {
     pub allow_remote: bool,
 
     /// Where the TPM engine runs: `process` (in this process; weaker isolation,
-    /// reported as such to verifiers) or `vm` (a stub VM; not built yet).
+    /// reported as such to verifiers) or `vm` (a stub VM under QEMU microvm,
+    /// state sealed inside it).
     #[arg(long, value_enum, default_value_t = IsolationArg::Process)]
     pub isolation: IsolationArg,
+
+    /// Options of `--isolation vm`.
+    #[command(flatten)]
+    pub vm: VmArgs,
 
     /// Instance id (the VM's UUID) for a newly manufactured TPM. For an existing
     /// state, it must match the id stored with it.
@@ -220,6 +225,26 @@ pub struct RunArgs {
     /// a killed process, as swtpm's state does).
     #[arg(long, value_enum, default_value_t = DurabilityArg::Fsync)]
     pub durability: DurabilityArg,
+}
+
+/// Options of the vm backend.
+#[derive(Debug, Args)]
+pub struct VmArgs {
+    /// Accelerator of the stub VM: `auto` (KVM when /dev/kvm is usable and not a
+    /// nested software KVM, else TCG), `kvm` or `tcg`.
+    #[arg(long, value_enum, default_value_t = crate::vm::AccelChoice::Auto)]
+    pub accel: crate::vm::AccelChoice,
+
+    /// The stub image (default: `$VTPM_STUB_IMAGE`, else
+    /// x86_64-unknown-none/release/vtpm-stub in the vtpm binary's target
+    /// directory, else in ./target).
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+
+    /// Seconds the stub VM may take to boot or to answer one command before it
+    /// is restarted (the command gets TPM_RC_FAILURE).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub vm_timeout: u64,
 }
 
 /// Durability of state saves.

@@ -19,6 +19,7 @@ mod store;
 mod swtpm_cli;
 mod swtpm_ctrl;
 mod swtpm_server;
+mod vm;
 
 use std::process::ExitCode;
 

@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 use crate::mssim::{self, CodecError, CommandRequest, PlatformRequest};
 use crate::platform::HostPlatform;
 use crate::store::{StateDir, StoreError};
+use crate::vm::VmBackend;
 
 /// Connections served at once on each port; more are closed at once.
 pub const MAX_CONNECTIONS_PER_PORT: usize = 16;
@@ -55,63 +56,127 @@ pub enum ServeError {
     Thread(io::Error),
 }
 
-/// The TPM with what it needs around it: the platform it runs on and the store its
-/// permanent state goes to.
+/// The TPM with what it needs around it: the engine in this process with its
+/// platform and store (`--isolation process`), or a stub VM (`--isolation vm`).
 pub struct Engine {
-    tpm: Tpm,
-    platform: HostPlatform,
-    store: StateDir,
-    instance: InstanceId,
+    inner: Inner,
+}
+
+enum Inner {
+    Process {
+        tpm: Box<Tpm>,
+        platform: HostPlatform,
+        store: StateDir,
+        instance: InstanceId,
+    },
+    Vm(Box<VmBackend>),
 }
 
 impl Engine {
     /// _TPM_Hash_Start (the platform's locality-4 indication).
     pub fn hash_start(&mut self) {
-        self.tpm.hash_start();
+        match &mut self.inner {
+            Inner::Process { tpm, .. } => tpm.hash_start(),
+            // SPEC-DEVIATION: the channel has no frames for the H-CRTM/D-RTM
+            // indications yet, so the vm backend ignores them (no PCR 0/17 event).
+            Inner::Vm(_) => log::warn!("_TPM_Hash_Start is not supported by the vm backend yet"),
+        }
     }
 
     /// _TPM_Hash_Data.
     pub fn hash_data(&mut self, data: &[u8]) {
-        self.tpm.hash_data(data);
+        if let Inner::Process { tpm, .. } = &mut self.inner {
+            tpm.hash_data(data);
+        }
     }
 
     /// _TPM_Hash_End: extends PCR 0 (before Startup) or PCR 17 (after).
     pub fn hash_end(&mut self) {
-        self.tpm.hash_end();
+        if let Inner::Process { tpm, .. } = &mut self.inner {
+            tpm.hash_end();
+        }
     }
 
     /// Wraps a loaded or freshly manufactured TPM.
     pub fn new(tpm: Tpm, platform: HostPlatform, store: StateDir, instance: InstanceId) -> Self {
         Engine {
-            tpm,
-            platform,
-            store,
-            instance,
+            inner: Inner::Process {
+                tpm: Box::new(tpm),
+                platform,
+                store,
+                instance,
+            },
         }
     }
 
-    /// The engine.
-    pub(crate) fn tpm(&mut self) -> &mut Tpm {
-        &mut self.tpm
+    /// A TPM in a stub VM.
+    pub fn new_vm(vm: VmBackend) -> Self {
+        Engine {
+            inner: Inner::Vm(Box::new(vm)),
+        }
     }
 
-    /// The engine and the platform it runs on.
-    pub(crate) fn tpm_and_platform(&mut self) -> (&mut Tpm, &mut HostPlatform) {
-        (&mut self.tpm, &mut self.platform)
+    /// The stub VM backend, if this engine runs in one.
+    pub(crate) fn vm(&mut self) -> Option<&mut VmBackend> {
+        match &mut self.inner {
+            Inner::Vm(vm) => Some(vm),
+            Inner::Process { .. } => None,
+        }
+    }
+
+    /// The engine (`None` with the vm backend: it is in the stub).
+    pub(crate) fn tpm(&mut self) -> Option<&mut Tpm> {
+        match &mut self.inner {
+            Inner::Process { tpm, .. } => Some(tpm),
+            Inner::Vm(_) => None,
+        }
+    }
+
+    /// The engine and the platform it runs on (`None` with the vm backend).
+    pub(crate) fn tpm_and_platform(&mut self) -> Option<(&mut Tpm, &mut HostPlatform)> {
+        match &mut self.inner {
+            Inner::Process { tpm, platform, .. } => Some((tpm, platform)),
+            Inner::Vm(_) => None,
+        }
+    }
+
+    /// Whether the TPM is powered and initialized (_TPM_Init done).
+    pub(crate) fn running(&mut self) -> bool {
+        match &mut self.inner {
+            Inner::Process { tpm, .. } => tpm.power() == Power::Running,
+            Inner::Vm(vm) => vm.powered(),
+        }
     }
 
     /// Writes the permanent state (atomically). Returns the sequence number.
+    /// (The vm backend saves what its stub seals, as it arrives.)
     pub fn persist(&mut self) -> Result<u64, StoreError> {
-        let body = Zeroizing::new(self.tpm.permanent_state());
-        self.store.write_permanent(self.instance, &body)
+        match &mut self.inner {
+            Inner::Process {
+                tpm,
+                store,
+                instance,
+                ..
+            } => {
+                let body = Zeroizing::new(tpm.permanent_state());
+                store.write_permanent(*instance, &body)
+            }
+            Inner::Vm(_) => Ok(0),
+        }
     }
 
     /// Runs one TPM command; the new permanent state is durable before this
     /// returns the response.
     pub(crate) fn execute(&mut self, locality: u8, command: &[u8]) -> Vec<u8> {
         let started = Instant::now();
-        let response = self.tpm.execute(&mut self.platform, locality, command);
-        if response.nv_changed {
+        let (bytes, nv_changed) = match &mut self.inner {
+            Inner::Process { tpm, platform, .. } => {
+                let response = tpm.execute(platform, locality, command);
+                (response.bytes, response.nv_changed)
+            }
+            Inner::Vm(vm) => (vm.execute(locality, command), false),
+        };
+        if nv_changed {
             if let Err(e) = self.persist() {
                 log::error!("{e}; stopping without answering (the last durable state is intact)");
                 log::logger().flush();
@@ -123,47 +188,74 @@ impl Engine {
                 .get(6..10)
                 .and_then(|b| <[u8; 4]>::try_from(b).ok())
                 .map(u32::from_be_bytes);
+            let rc = bytes
+                .get(6..10)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(u32::MAX, u32::from_be_bytes);
             log::trace!(
-                "command cc={} locality={locality} len={} -> rc=0x{:03x}{} in {} us",
+                "command cc={} locality={locality} len={} -> rc=0x{rc:03x}{} in {} us",
                 cc.map_or_else(|| "?".to_owned(), |c| format!("0x{c:03x}")),
                 command.len(),
-                response.rc(),
-                if response.nv_changed {
-                    " (state saved)"
-                } else {
-                    ""
-                },
+                if nv_changed { " (state saved)" } else { "" },
                 started.elapsed().as_micros()
             );
         }
-        response.bytes
+        bytes
     }
 
     /// Applies a platform signal; returns the status to reply.
     fn signal(&mut self, req: PlatformRequest) -> u32 {
+        let (tpm, platform) = match &mut self.inner {
+            Inner::Process { tpm, platform, .. } => (tpm, platform),
+            Inner::Vm(vm) => {
+                match req {
+                    // tpm2-tss sends POWER_ON at every connection: a powered TPM
+                    // ignores it.
+                    PlatformRequest::PowerOn if !vm.powered() => {
+                        log::debug!("power on (_TPM_Init): starting the stub VM");
+                        vm.power_cycle();
+                    }
+                    PlatformRequest::PowerOff if vm.powered() => {
+                        log::debug!("power off: stopping the stub VM");
+                        vm.power_off();
+                    }
+                    PlatformRequest::Reset if vm.powered() => {
+                        log::debug!("reset (_TPM_Init): restarting the stub VM");
+                        vm.power_cycle();
+                    }
+                    // SPEC-DEVIATION: physical presence is not forwarded to the
+                    // stub yet; PP-gated commands see it as not asserted.
+                    PlatformRequest::PhysPresOn | PlatformRequest::PhysPresOff => {
+                        log::debug!("physical presence is not forwarded to the stub VM");
+                    }
+                    _ => {}
+                }
+                return 0;
+            }
+        };
         match req {
             PlatformRequest::PowerOn => {
                 // tpm2-tss sends POWER_ON at every connection: a powered TPM ignores it.
-                if self.tpm.power() == Power::Off {
-                    self.tpm.power_on(&mut self.platform);
+                if tpm.power() == Power::Off {
+                    tpm.power_on(platform);
                     log::debug!("power on (_TPM_Init)");
                 }
             }
             PlatformRequest::PowerOff => {
-                if self.tpm.power() != Power::Off {
-                    self.tpm.power_off();
+                if tpm.power() != Power::Off {
+                    tpm.power_off();
                     log::debug!("power off");
                 }
             }
             PlatformRequest::Reset => {
                 // _TPM_Init without a power cycle; ignored while powered off.
-                if self.tpm.power() != Power::Off {
-                    self.tpm.power_on(&mut self.platform);
+                if tpm.power() != Power::Off {
+                    tpm.power_on(platform);
                     log::debug!("reset (_TPM_Init)");
                 }
             }
-            PlatformRequest::PhysPresOn => self.tpm.set_physical_presence(true),
-            PlatformRequest::PhysPresOff => self.tpm.set_physical_presence(false),
+            PlatformRequest::PhysPresOn => tpm.set_physical_presence(true),
+            PlatformRequest::PhysPresOff => tpm.set_physical_presence(false),
             PlatformRequest::NvOff => {
                 // Accepted for protocol compatibility; saves still happen, since a
                 // response is never sent before its state is durable.

@@ -33,6 +33,8 @@ pub const PERMANENT_FILE: &str = "permanent.state";
 pub const PERMANENT_TMP_FILE: &str = "permanent.state.tmp";
 /// File name of the lock file.
 pub const LOCK_FILE: &str = "vtpm.lock";
+/// File name of the state key of the vm backend (32 bytes, mode 0600).
+pub const KEY_FILE: &str = "state.key";
 
 /// Errors of the state store. Every message names the file or directory involved.
 #[derive(Debug, thiserror::Error)]
@@ -316,6 +318,121 @@ impl StateDir {
         self.last_sequence = sequence;
         log::debug!("saved {} (sequence {sequence})", path.display());
         Ok(sequence)
+    }
+}
+
+impl StateDir {
+    /// The state key of the vm backend: read from `state.key`, or created (32
+    /// random bytes, mode 0600) when the file does not exist.
+    pub fn load_or_create_key(&self) -> Result<Zeroizing<[u8; 32]>, StoreError> {
+        let path = self.dir.join(KEY_FILE);
+        let mut key = Zeroizing::new([0u8; 32]);
+        match File::open(&path) {
+            Ok(mut f) => {
+                let mut raw = Zeroizing::new(Vec::new());
+                f.read_to_end(&mut raw).map_err(|source| StoreError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                if raw.len() != key.len() {
+                    return Err(StoreError::Corrupt {
+                        path,
+                        reason: format!("a state key is 32 bytes, the file has {}", raw.len()),
+                    });
+                }
+                key.copy_from_slice(&raw);
+                if let Ok(m) = f.metadata() {
+                    if m.permissions().mode() & 0o077 != 0 {
+                        log::warn!(
+                            "{} is accessible to other users (mode {:o}); 0600 is required for a key",
+                            path.display(),
+                            m.permissions().mode() & 0o777
+                        );
+                    }
+                }
+                Ok(key)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                getrandom::fill(key.as_mut_slice()).map_err(|e| StoreError::Write {
+                    path: path.clone(),
+                    source: io::Error::other(format!("the OS entropy source failed: {e}")),
+                })?;
+                let tmp = self.dir.join("state.key.tmp");
+                let result = write_atomically(&self.dir, &tmp, &path, key.as_slice(), true);
+                if result.is_err() {
+                    let _ = fs::remove_file(&tmp);
+                }
+                result.map_err(|source| StoreError::Write {
+                    path: path.clone(),
+                    source,
+                })?;
+                log::info!("created a new state key in {}", path.display());
+                Ok(key)
+            }
+            Err(source) => Err(StoreError::Read { path, source }),
+        }
+    }
+
+    /// Reads the sealed (protection 1) permanent state as it is on disk, with
+    /// its header (structure checked, not authenticated: the host has no part in
+    /// that). `Ok(None)` when there is none.
+    pub fn read_sealed(&mut self) -> Result<Option<(Vec<u8>, Header)>, StoreError> {
+        let path = self.permanent_path();
+        let raw = match fs::read(&path) {
+            Ok(raw) => raw,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StoreError::Read { path, source }),
+        };
+        let header = match vtpm_proto::decode_sealed(&raw) {
+            Ok(env) => env.header,
+            Err(e) => {
+                return Err(StoreError::Corrupt {
+                    path,
+                    reason: format!("not sealed state for the vm backend: {e}"),
+                })
+            }
+        };
+        if header.kind != Kind::Permanent {
+            return Err(StoreError::Corrupt {
+                path,
+                reason: format!("it holds {} state, not permanent state", header.kind),
+            });
+        }
+        self.last_sequence = self.last_sequence.max(header.sequence);
+        Ok(Some((raw, header)))
+    }
+
+    /// Makes the sealed blob `blob` (sequence `sequence`, above every earlier
+    /// one) the durable permanent state, atomically.
+    pub fn write_sealed(&mut self, blob: &[u8], sequence: u64) -> Result<(), StoreError> {
+        let path = self.permanent_path();
+        if sequence <= self.last_sequence {
+            return Err(StoreError::Write {
+                path,
+                source: io::Error::other(format!(
+                    "sequence {sequence} is not above the last saved {}",
+                    self.last_sequence
+                )),
+            });
+        }
+        let tmp = self.dir.join(PERMANENT_TMP_FILE);
+        let fsync = self.durability == Durability::Fsync;
+        let result = write_atomically(&self.dir, &tmp, &path, blob, fsync);
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map_err(|source| StoreError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        self.last_sequence = sequence;
+        log::debug!("saved sealed {} (sequence {sequence})", path.display());
+        Ok(())
+    }
+
+    /// The sequence number of the last save read or written.
+    pub fn newest_sequence(&self) -> u64 {
+        self.last_sequence
     }
 }
 

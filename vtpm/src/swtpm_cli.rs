@@ -59,8 +59,14 @@ pub struct SocketArgs {
     pub log: LogSpec,
     /// `-d/--daemon`.
     pub daemon: bool,
-    /// `--isolation`: `process` (the only one available) or `vm`.
+    /// `--isolation`: `process` or `vm`.
     pub isolation_vm: bool,
+    /// `--accel auto|kvm|tcg` (vm backend).
+    pub accel: crate::vm::AccelChoice,
+    /// `--image FILE` (vm backend).
+    pub image: Option<PathBuf>,
+    /// `--vm-timeout SECS` (vm backend).
+    pub vm_timeout: u64,
 }
 
 impl SocketArgs {
@@ -115,6 +121,9 @@ A swtpm-compatible front of vtpm: the swtpm control protocol (as QEMU's
   --migration [incoming][,release-lock-outgoing]
   --seccomp action=none|log|kill  accepted; vtpm installs no seccomp filter
   --isolation process|vm          where the engine runs (default process)
+  --accel auto|kvm|tcg            accelerator of the stub VM (default auto)
+  --image FILE                    the stub image (vm backend)
+  --vm-timeout SECS               stub VM answer timeout (default 30)
   --print-capabilities            print supported features as JSON
   -h, --help                      this text
   -v, --version                   version
@@ -226,6 +235,9 @@ pub fn parse(args: &[String]) -> Result<SwtpmCommand, String> {
         log: LogSpec::default(),
         daemon: false,
         isolation_vm: false,
+        accel: crate::vm::AccelChoice::Auto,
+        image: None,
+        vm_timeout: 30,
     };
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -378,6 +390,20 @@ pub fn parse(args: &[String]) -> Result<SwtpmCommand, String> {
                 "vm" => out.isolation_vm = true,
                 other => return Err(format!("--isolation: {other:?} is not process or vm")),
             },
+            "--accel" => {
+                let v = value("--accel")?;
+                out.accel = <crate::vm::AccelChoice as clap::ValueEnum>::from_str(&v, false)
+                    .map_err(|_| format!("--accel: {v:?} is not auto, kvm or tcg"))?;
+            }
+            "--image" => out.image = Some(PathBuf::from(value("--image")?)),
+            "--vm-timeout" => {
+                let v = value("--vm-timeout")?;
+                out.vm_timeout = v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--vm-timeout: {v:?} is not a positive number"))?;
+            }
             "--key" | "--migration-key" | "--runas" | "--chroot" | "--profile" => {
                 return Err(format!("{name} is not supported by vtpm"))
             }

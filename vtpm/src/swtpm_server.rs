@@ -14,8 +14,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use vtpm_core::Power;
-
 use crate::server::Engine;
 use crate::swtpm_ctrl::{self as ctrl, cap, res, BlobType, CtrlRequest};
 
@@ -189,7 +187,7 @@ impl Front {
     /// Sends TPM2_Shutdown(CLEAR) unless disabled (swtpm's auto-shutdown before a
     /// reset or exit, so the next start is orderly).
     fn auto_shutdown(&self, engine: &mut Engine) {
-        if self.options.auto_shutdown && engine.tpm().power() == Power::Running {
+        if self.options.auto_shutdown && engine.running() {
             let r = engine.execute(0, &SHUTDOWN_CLEAR);
             log::debug!("automatic TPM2_Shutdown(CLEAR): rc 0x{:x}", rc_of(&r));
         }
@@ -207,7 +205,25 @@ impl Front {
                 if state.running {
                     self.auto_shutdown(&mut engine);
                 }
-                let (tpm, platform) = engine.tpm_and_platform();
+                let Some((tpm, platform)) = engine.tpm_and_platform() else {
+                    // The vm backend: _TPM_Init is a fresh stub from the durable state.
+                    if let Some(vm) = engine.vm() {
+                        vm.power_cycle();
+                        if let Some(volatile) = state.pending_volatile.take() {
+                            if let Err(e) = vm.load_volatile(&volatile) {
+                                log::warn!(
+                                    "CMD_INIT: the volatile state handed over is unusable: {e}"
+                                );
+                                return (ctrl::result(res::FAIL), false);
+                            }
+                            log::info!("CMD_INIT: resumed the (sealed) volatile state handed over");
+                        }
+                    }
+                    state.running = true;
+                    state.locality = 0;
+                    log::debug!("CMD_INIT (_TPM_Init: stub VM restarted)");
+                    return (ctrl::result(res::SUCCESS), false);
+                };
                 tpm.power_off();
                 tpm.power_on(platform);
                 if let Some(volatile) = state.pending_volatile.take() {
@@ -310,11 +326,23 @@ impl Front {
                 };
                 let mut engine = lock(&self.engine);
                 let blob = match kind {
-                    BlobType::Permanent => engine.tpm().permanent_state(),
+                    // The vm backend hands out its state only sealed.
+                    BlobType::Permanent => match engine.vm() {
+                        Some(vm) => vm.sealed_state(),
+                        None => engine
+                            .tpm()
+                            .map(|t| t.permanent_state())
+                            .unwrap_or_default(),
+                    },
                     BlobType::Volatile => {
                         if state.running {
-                            let (tpm, platform) = engine.tpm_and_platform();
-                            tpm.volatile_state(platform)
+                            match engine.tpm_and_platform() {
+                                Some((tpm, platform)) => tpm.volatile_state(platform),
+                                None => match engine.vm().and_then(|vm| vm.volatile_state()) {
+                                    Some(blob) => blob,
+                                    None => return (ctrl::result(res::FAIL), false),
+                                },
+                            }
                         } else {
                             state.pending_volatile.clone().unwrap_or_default()
                         }
@@ -344,6 +372,12 @@ impl Front {
                 };
                 match kind {
                     BlobType::Permanent => {
+                        if lock(&self.engine).vm().is_some() {
+                            log::warn!(
+                                "SET_STATEBLOB: the vm backend does not accept a permanent state blob"
+                            );
+                            return (ctrl::result(res::FAIL), false);
+                        }
                         let tpm = match vtpm_core::Tpm::from_permanent_state(data) {
                             Ok(t) => t,
                             Err(e) => {
@@ -352,9 +386,11 @@ impl Front {
                             }
                         };
                         let mut engine = lock(&self.engine);
-                        let isolation = engine.tpm().isolation();
-                        *engine.tpm() = tpm;
-                        engine.tpm().set_isolation(isolation);
+                        if let Some(current) = engine.tpm() {
+                            let isolation = current.isolation();
+                            *current = tpm;
+                            current.set_isolation(isolation);
+                        }
                         if let Err(e) = engine.persist() {
                             log::error!("SET_STATEBLOB: cannot save the state: {e}");
                             return (ctrl::result(res::IOERROR), false);

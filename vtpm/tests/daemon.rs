@@ -292,17 +292,22 @@ fn a_stalled_half_frame_does_not_block_other_clients() {
 }
 
 #[test]
-fn vm_isolation_is_a_usage_error() {
+fn vm_isolation_without_an_image_is_a_usage_error() {
     let td = TestDir::new();
+    let image = td.path().join("no-such-image");
     let out = run_timeout(
         vtpm()
-            .args(["run", "--isolation", "vm", "--state-dir"])
+            .args(["run", "--isolation", "vm", "--image"])
+            .arg(&image)
+            .arg("--state-dir")
             .arg(td.state_dir()),
     );
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
-        "vtpm: error: the vm backend is not built yet; use --isolation process"
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&image.display().to_string()), "{err}");
+    assert!(
+        err.contains("cargo build --release -p vtpm-stub --target x86_64-unknown-none"),
+        "{err}"
     );
     assert!(
         !td.state_dir().exists(),

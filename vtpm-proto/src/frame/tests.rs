@@ -101,7 +101,7 @@ fn garbage_is_refused_at_the_first_bad_byte() {
     assert_eq!(decode(b"VX"), Err(FrameError::BadMagic));
     assert_eq!(decode(b"VF\x02"), Err(FrameError::UnsupportedVersion(2)));
     assert_eq!(decode(b"VF\x01\x00"), Err(FrameError::UnknownType(0)));
-    assert_eq!(decode(b"VF\x01\x0c"), Err(FrameError::UnknownType(12)));
+    assert_eq!(decode(b"VF\x01\x0d"), Err(FrameError::UnknownType(13)));
     let mut long = b"VF\x01\x03\0\0\0\0".to_vec();
     long.extend_from_slice(&u32::MAX.to_be_bytes());
     assert_eq!(decode(&long), Err(FrameError::TooLong(u32::MAX)));
@@ -113,13 +113,70 @@ fn garbage_is_refused_at_the_first_bad_byte() {
 #[test]
 fn largest_payload_is_accepted_and_one_more_is_refused_on_encode() {
     let big = vec![0u8; MAX_PAYLOAD];
-    let bytes = frame_bytes(&Message::StateLoad(&big), 1);
+    let bytes = frame_bytes(&Message::TpmResponse(&big), 1);
     assert_eq!(bytes.len(), MAX_FRAME);
     assert!(decode(&bytes).is_ok());
     let mut out = Vec::new();
     let too_big = vec![0u8; MAX_PAYLOAD + 1];
-    assert!(Message::StateLoad(&too_big).encode(1, &mut out).is_err());
+    assert!(Message::TpmResponse(&too_big).encode(1, &mut out).is_err());
     assert!(out.is_empty());
+    // State frames have their own, larger limit.
+    let state = vec![0u8; MAX_STATE_PAYLOAD];
+    let bytes = frame_bytes(&Message::StateLoad(&state), 1);
+    assert_eq!(bytes.len(), MAX_STATE_FRAME);
+    assert!(decode(&bytes).is_ok());
+    let too_big = vec![0u8; MAX_STATE_PAYLOAD + 1];
+    assert!(Message::StateSaveReply(&too_big)
+        .encode(1, &mut out)
+        .is_err());
+    let mut header = b"VF\x01\x08\0\0\0\0".to_vec();
+    header.extend_from_slice(&u32::try_from(MAX_STATE_PAYLOAD + 1).unwrap().to_be_bytes());
+    assert!(matches!(decode(&header), Err(FrameError::TooLong(_))));
+}
+
+#[test]
+fn start_frame_round_trips_and_hides_its_secrets() {
+    let key = [0x11u8; 32];
+    let entropy = [0x22u8; 32];
+    let start = StartParams {
+        instance: [7u8; 16],
+        state_key: &key,
+        entropy: &entropy,
+        wall_clock_ms: 0x0102_0304_0506_0708,
+        min_sequence: 42,
+    };
+    let bytes = frame_bytes(&Message::Start(start), 9);
+    assert_eq!(bytes.len(), HEADER_LEN + START_LEN);
+    assert_eq!(bytes[3], 12);
+    let p = &bytes[HEADER_LEN..];
+    assert_eq!(&p[0..2], &[0, 1]);
+    assert_eq!(&p[2..18], &[7u8; 16]);
+    assert_eq!(&p[18..50], &key);
+    assert_eq!(&p[50..82], &entropy);
+    assert_eq!(&p[82..90], &[1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(&p[90..98], &42u64.to_be_bytes());
+    let (f, used) = decode(&bytes).unwrap();
+    assert_eq!(used, bytes.len());
+    assert_eq!(Message::parse(&f), Ok(Message::Start(start)));
+    let dbg = alloc::format!("{:?}", Message::Start(start));
+    assert!(!dbg.contains("17, 17"), "{dbg}");
+    assert!(dbg.contains("redacted"), "{dbg}");
+    // Wrong version, short and long payloads are refused.
+    for bad in [&p[..97], &[p, &[0u8][..]].concat()[..]] {
+        let mut out = Vec::new();
+        encode(FrameType::Start, 1, &[bad], &mut out).unwrap();
+        let (f, _) = decode(&out).unwrap();
+        assert_eq!(
+            Message::parse(&f),
+            Err(FrameError::BadPayload(FrameType::Start))
+        );
+    }
+    let mut v2 = p.to_vec();
+    v2[1] = 2;
+    let mut out = Vec::new();
+    encode(FrameType::Start, 1, &[&v2], &mut out).unwrap();
+    let (f, _) = decode(&out).unwrap();
+    assert!(Message::parse(&f).is_err());
 }
 
 #[test]
@@ -236,7 +293,7 @@ fn receiver_refuses_an_oversized_length_at_once() {
 #[test]
 fn receiver_holds_at_most_its_limit() {
     let mut rx = Receiver::new();
-    let big = vec![0u8; MAX_PAYLOAD];
+    let big = vec![0u8; (Receiver::LIMIT - 2 * HEADER_LEN) / 2];
     let mut stream = Vec::new();
     for seq in 0..3 {
         stream.extend(frame_bytes(&Message::StateLoad(&big), seq));

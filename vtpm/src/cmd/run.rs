@@ -5,12 +5,13 @@ use std::net::SocketAddr;
 use vtpm_core::{Isolation, Tpm};
 use zeroize::Zeroizing;
 
-use crate::cli::{IsolationArg, RunArgs};
+use crate::cli::{IsolationArg, RunArgs, VmArgs};
 use crate::cmd::manufacture::new_instance_id;
 use crate::error::Error;
 use crate::platform::HostPlatform;
 use crate::server::{self, Engine, Listeners};
 use crate::store::{StateDir, StoreError};
+use crate::vm::{VmBackend, VmOptions};
 
 /// The command and platform addresses `args` ask for, after the security checks.
 pub fn listen_addrs(args: &RunArgs) -> Result<(SocketAddr, SocketAddr), Error> {
@@ -91,15 +92,10 @@ pub fn open_tpm(
 
 /// Serves until SIGTERM/SIGINT.
 pub fn run(args: &RunArgs) -> Result<(), Error> {
-    match args.isolation {
-        IsolationArg::Process => {}
-        IsolationArg::Vm => {
-            return Err(Error::Usage(
-                "the vm backend is not built yet; use --isolation process".to_owned(),
-            ))
-        }
-    }
     let (command_addr, platform_addr) = listen_addrs(args)?;
+    if args.isolation == IsolationArg::Vm {
+        return run_vm(args, command_addr, platform_addr);
+    }
     HostPlatform::check_entropy()
         .map_err(|e| Error::Runtime(format!("the OS entropy source failed: {e}")))?;
 
@@ -124,6 +120,75 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
         dir.display()
     );
     server::serve(Engine::new(tpm, platform, store, instance), listeners)?;
+    Ok(())
+}
+
+/// The vm backend's options from the command line (image, accelerator,
+/// timeout), with the choice of accelerator logged.
+pub fn vm_options(a: &VmArgs) -> Result<VmOptions, Error> {
+    let image = crate::vm::find_image(a.image.as_deref()).map_err(Error::Usage)?;
+    let (accel, why) = crate::vm::choose_accel(a.accel).map_err(Error::Usage)?;
+    log::info!(
+        "stub VM accelerator: {accel:?} ({why}); image {}",
+        image.display()
+    );
+    if a.vm_timeout == 0 {
+        return Err(Error::Usage(
+            "--vm-timeout must be at least 1 second".to_owned(),
+        ));
+    }
+    Ok(VmOptions {
+        image,
+        accel,
+        timeout: std::time::Duration::from_secs(a.vm_timeout),
+    })
+}
+
+/// Opens the state directory and boots the stub VM.
+pub fn open_vm(
+    dir: &std::path::Path,
+    instance: Option<vtpm_proto::InstanceId>,
+    options: VmOptions,
+    durability: crate::store::Durability,
+) -> Result<VmBackend, Error> {
+    let mut store = StateDir::open(dir)?;
+    store.set_durability(durability);
+    VmBackend::start(options, store, instance).map_err(Error::Runtime)
+}
+
+fn run_vm(
+    args: &RunArgs,
+    command_addr: SocketAddr,
+    platform_addr: SocketAddr,
+) -> Result<(), Error> {
+    let dir = &args.state.state_dir;
+    let options = vm_options(&args.vm)?;
+    // The state is loaded (or refused) before the ports open, so that a client
+    // never connects to a TPM that is not there.
+    let vm = open_vm(dir, args.instance, options, args.durability.into())?;
+    let listeners = match Listeners::bind(command_addr, platform_addr) {
+        Ok(l) => l,
+        Err(e) => {
+            drop(vm);
+            return Err(e.into());
+        }
+    };
+    let local =
+        |l: &std::net::TcpListener, fallback: SocketAddr| l.local_addr().unwrap_or(fallback);
+    log::info!(
+        "listening: mssim command port {}, platform port {}",
+        local(&listeners.command, command_addr),
+        local(&listeners.platform, platform_addr)
+    );
+    log::info!(
+        "state directory {} (sealed state, key in {}); isolation: vm (instance {})",
+        dir.display(),
+        dir.join(crate::store::KEY_FILE).display(),
+        vm.instance()
+    );
+    let result = server::serve(Engine::new_vm(vm), listeners);
+    crate::vm::stop_all();
+    result?;
     Ok(())
 }
 

@@ -148,16 +148,23 @@ fn socket(a: &SocketArgs, raw_args: &[String], logger_ready: bool) -> Result<(),
     if !logger_ready {
         crate::logger::init_to(level_for(a.log.level), open_log(&a.log)?);
     }
-    if a.isolation_vm {
-        return Err(Error::Usage(
-            "the vm backend is not built yet; use --isolation process".to_owned(),
-        ));
-    }
-    HostPlatform::check_entropy()
-        .map_err(|e| Error::Runtime(format!("the OS entropy source failed: {e}")))?;
-    let (mut tpm, instance, store, mut platform) = open_tpm(&a.state_dir, None)?;
-    tpm.set_isolation(Isolation::Process);
-    tpm.power_on(&mut platform);
+    let engine = if a.isolation_vm {
+        let options = crate::cmd::run::vm_options(&crate::cli::VmArgs {
+            accel: a.accel,
+            image: a.image.clone(),
+            vm_timeout: a.vm_timeout,
+        })?;
+        let vm = crate::cmd::run::open_vm(&a.state_dir, None, options, Default::default())?;
+        log::info!("isolation: vm (instance {})", vm.instance());
+        Engine::new_vm(vm)
+    } else {
+        HostPlatform::check_entropy()
+            .map_err(|e| Error::Runtime(format!("the OS entropy source failed: {e}")))?;
+        let (mut tpm, instance, store, mut platform) = open_tpm(&a.state_dir, None)?;
+        tpm.set_isolation(Isolation::Process);
+        tpm.power_on(&mut platform);
+        Engine::new(tpm, platform, store, instance)
+    };
 
     let control = match &a.ctrl {
         Some(spec) => Some(bind(spec, "control channel")?),
@@ -178,10 +185,7 @@ fn socket(a: &SocketArgs, raw_args: &[String], logger_ready: bool) -> Result<(),
         a.ctrl,
         a.server
     );
-    let front = Front::new(
-        Engine::new(tpm, platform, store, instance),
-        a.front_options(),
-    );
+    let front = Front::new(engine, a.front_options());
     if std::env::var_os(DAEMON_CHILD_ENV).is_some() {
         // Tell the waiting parent that we listen, then let go of its pipe.
         let mut out = std::io::stdout();
@@ -189,6 +193,7 @@ fn socket(a: &SocketArgs, raw_args: &[String], logger_ready: bool) -> Result<(),
         let _ = out.flush();
     }
     let result = swtpm_server::serve(front, control, data);
+    crate::vm::stop_all();
     if let Some(pid) = &a.pid_file {
         let _ = fs::remove_file(pid);
     }
