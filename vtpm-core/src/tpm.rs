@@ -3,13 +3,15 @@
 use alloc::vec;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
+use crate::commands::context::SavedObject;
 use crate::crypto::drbg::Drbg;
 use crate::crypto::hash::HashAlg;
 use crate::dispatch::{self, HandleKind, Response};
 use crate::platform::Platform;
 use crate::rc::{TpmRc, TpmResult};
-use crate::session::SessionTable;
+use crate::session::{SavedRecord, SessionTable};
 use crate::state::objects::{Object, ObjectTable};
 use crate::state::{ClearState, OrderlySave, PcrBanks, PermanentState, ResetState, Secret};
 use crate::types::constants::{TpmHt, TpmRh, IMPLEMENTATION_PCR};
@@ -17,6 +19,12 @@ use crate::types::constants::{TpmHt, TpmRh, IMPLEMENTATION_PCR};
 /// Version of the serialized state layout. Bumped whenever it changes; older
 /// layouts are migrated or refused, never misread.
 pub const STATE_FORMAT: u16 = 3;
+
+/// Version of the volatile state layout ([`Tpm::volatile_state`]), kept apart
+/// from [`STATE_FORMAT`] so that the permanent state does not change with it.
+/// Version 3 (shared with the permanent layout) carried no loaded objects or
+/// sessions; it is refused.
+pub const VOLATILE_FORMAT: u16 = 4;
 
 /// Interval (ms) after which Clock is made durable even without other NV writes
 /// (TPM_PT_CLOCK_UPDATE).
@@ -52,6 +60,8 @@ pub enum StateError {
     Malformed,
     /// The state was written by an unknown layout version.
     UnsupportedFormat(u16),
+    /// The volatile state was written by an unknown layout version.
+    UnsupportedVolatileFormat(u16),
 }
 
 impl core::fmt::Display for StateError {
@@ -61,6 +71,11 @@ impl core::fmt::Display for StateError {
             StateError::UnsupportedFormat(v) => write!(
                 f,
                 "state layout version {v} is not supported (this engine reads {STATE_FORMAT})"
+            ),
+            StateError::UnsupportedVolatileFormat(v) => write!(
+                f,
+                "volatile state layout version {v} is not supported (this engine reads \
+                 {VOLATILE_FORMAT})"
             ),
         }
     }
@@ -73,7 +88,8 @@ pub struct FailureInfo {
     pub code: u32,
 }
 
-/// The running state that a live migration or STORE_VOLATILE carries.
+/// The running state that a live migration or STORE_VOLATILE carries. Holds
+/// secrets (the NULL seed and proof, loaded sensitive areas, session keys).
 #[derive(Serialize, Deserialize)]
 struct VolatileSnapshot {
     power: Power,
@@ -83,6 +99,13 @@ struct VolatileSnapshot {
     ph_enable: bool,
     time_ms: u64,
     self_tested: bool,
+    /// The loaded transient objects and sequences, each with its handle, in
+    /// the saved-context form.
+    objects: Vec<(u32, SavedObject)>,
+    /// The loaded sessions and the record of saved ones.
+    sessions: SessionTable,
+    /// The exclusive audit session.
+    exclusive_audit: Option<u32>,
 }
 
 /// A TPM 2.0.
@@ -125,6 +148,21 @@ impl core::fmt::Debug for Tpm {
             .field("power", &self.power)
             .field("reset_count", &self.perm.reset_count)
             .finish_non_exhaustive()
+    }
+}
+
+/// `value` serialized into a buffer allocated once at its exact size, so that no
+/// reallocation leaves copies of the secrets it holds in freed memory (empty if
+/// it does not serialize).
+fn to_exact_vec<T: Serialize>(value: &T) -> Vec<u8> {
+    let Ok(size) = postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
+    else {
+        return Vec::new();
+    };
+    let mut out = Zeroizing::new(vec![0u8; size]);
+    match postcard::to_slice(value, &mut out).map(|used| used.len()) {
+        Ok(len) if len == size => core::mem::take(&mut *out),
+        _ => Vec::new(),
     }
 }
 
@@ -216,11 +254,16 @@ impl Tpm {
     /// Restores a TPM from its permanent state (as written by
     /// [`Tpm::permanent_state`]). Powered off; call [`Tpm::power_on`].
     pub fn from_permanent_state(bytes: &[u8]) -> Result<Tpm, StateError> {
-        let (format, perm): (u16, PermanentState) =
-            postcard::from_bytes(bytes).map_err(|_| StateError::Malformed)?;
+        let ((format, perm), rest): ((u16, PermanentState), &[u8]) =
+            postcard::take_from_bytes(bytes).map_err(|_| StateError::Malformed)?;
         if format != STATE_FORMAT {
             return Err(StateError::UnsupportedFormat(format));
         }
+        let saved_sessions: SavedRecord = if rest.is_empty() {
+            SavedRecord::default()
+        } else {
+            postcard::from_bytes(rest).map_err(|_| StateError::Malformed)?
+        };
         let valid_secret = |s: &Secret| s.0.len() == SEED_SIZE;
         if ![
             &perm.eps,
@@ -237,17 +280,38 @@ impl Tpm {
             return Err(StateError::Malformed);
         }
         // The DRBG is reseeded from platform entropy at power-on.
-        Ok(Tpm::with_permanent(perm, Drbg::new(&[])))
+        let mut tpm = Tpm::with_permanent(perm, Drbg::new(&[]));
+        if !tpm.sessions.restore_saved_record(saved_sessions) {
+            return Err(StateError::Malformed);
+        }
+        Ok(tpm)
     }
 
     /// The permanent state, serialized. Contains secrets: it leaves the engine only
-    /// to be sealed or written to protected storage.
+    /// to be sealed or written to protected storage. After Shutdown(STATE), the
+    /// record of saved sessions follows it as an optional trailing part (read
+    /// when present; an engine that does not know it ignores it), so that saved
+    /// session contexts still load after a TPM Restart or TPM Resume in a new
+    /// host process.
     pub fn permanent_state(&self) -> Vec<u8> {
-        postcard::to_allocvec(&(STATE_FORMAT, &self.perm)).unwrap_or_default()
+        let mut out = postcard::to_allocvec(&(STATE_FORMAT, &self.perm)).unwrap_or_default();
+        let record = self.sessions.saved_record();
+        if !out.is_empty()
+            && !record.is_empty()
+            && self.perm.orderly.as_ref().is_some_and(|o| o.state)
+        {
+            match postcard::to_allocvec(&record) {
+                Ok(tail) => out.extend_from_slice(&tail),
+                Err(_) => return Vec::new(),
+            }
+        }
+        out
     }
 
     /// The running (volatile) state, for live migration: PCRs, hierarchy enables,
-    /// platform auth, the NULL seed. Loaded objects and sequences are not carried.
+    /// platform auth, the NULL seed, the loaded objects and sequences and the
+    /// sessions (loaded and saved), each at its handle. Contains secrets, like
+    /// the permanent state.
     pub fn volatile_state(&self, platform: &mut dyn Platform) -> Vec<u8> {
         let snap = VolatileSnapshot {
             power: self.power,
@@ -257,21 +321,50 @@ impl Tpm {
             ph_enable: self.ph_enable,
             time_ms: self.time(platform),
             self_tested: self.self_tested,
+            objects: self
+                .objects
+                .iter()
+                .map(|(h, o)| (h, SavedObject::of(o)))
+                .collect(),
+            sessions: self.sessions.clone(),
+            exclusive_audit: self.exclusive_audit,
         };
-        postcard::to_allocvec(&(STATE_FORMAT, &snap)).unwrap_or_default()
+        to_exact_vec(&(VOLATILE_FORMAT, &snap))
     }
 
-    /// Replaces the running state with a snapshot from [`Tpm::volatile_state`].
+    /// Replaces the running state with a snapshot from [`Tpm::volatile_state`]
+    /// (made by a TPM with the same permanent state): loaded objects, sequences
+    /// and sessions come back at their handles. A snapshot that does not decode,
+    /// or does not describe a state this TPM could be in, is refused and nothing
+    /// changes.
     pub fn load_volatile_state(
         &mut self,
         platform: &mut dyn Platform,
         bytes: &[u8],
     ) -> Result<(), StateError> {
-        let (format, snap): (u16, VolatileSnapshot) =
-            postcard::from_bytes(bytes).map_err(|_| StateError::Malformed)?;
-        if format != STATE_FORMAT {
-            return Err(StateError::UnsupportedFormat(format));
+        let format: u16 = postcard::from_bytes(bytes).map_err(|_| StateError::Malformed)?;
+        if format != VOLATILE_FORMAT {
+            return Err(StateError::UnsupportedVolatileFormat(format));
         }
+        let (_, snap): (u16, VolatileSnapshot) =
+            postcard::from_bytes(bytes).map_err(|_| StateError::Malformed)?;
+        let valid_secret = |s: &Secret| s.0.len() == SEED_SIZE;
+        if !valid_secret(&snap.reset.null_seed)
+            || !valid_secret(&snap.reset.null_proof)
+            || !snap.sessions.is_consistent()
+        {
+            return Err(StateError::Malformed);
+        }
+        let mut objects = ObjectTable::default();
+        for (handle, saved) in snap.objects {
+            let object = saved.into_object().ok_or(StateError::Malformed)?;
+            objects
+                .insert_at(handle, object)
+                .map_err(|_| StateError::Malformed)?;
+        }
+        let exclusive_audit = snap.exclusive_audit.filter(|h| {
+            snap.sessions.get(*h).is_some() || snap.sessions.saved_handles().contains(h)
+        });
         let now = platform.monotonic_ms();
         self.power = snap.power;
         self.clear = snap.clear;
@@ -280,7 +373,9 @@ impl Tpm {
         self.ph_enable = snap.ph_enable;
         self.time_origin_ms = now.saturating_sub(snap.time_ms);
         self.self_tested = snap.self_tested;
-        self.objects.clear();
+        self.objects = objects;
+        self.sessions = snap.sessions;
+        self.exclusive_audit = exclusive_audit;
         Ok(())
     }
 
@@ -302,7 +397,9 @@ impl Tpm {
         self.time_origin_ms = now;
         self.clock_sync_ms = now;
         self.objects.clear();
-        self.sessions.clear();
+        // Saved session contexts outlive power: the next Startup decides
+        // whether they stay loadable (TPM Restart, TPM Resume) or end (TPM Reset).
+        self.sessions.clear_loaded();
         self.drtm = None;
         self.hcrtm = None;
         self.failure = None;
@@ -317,7 +414,7 @@ impl Tpm {
     pub fn power_off(&mut self) {
         self.power = Power::Off;
         self.objects.clear();
-        self.sessions.clear();
+        self.sessions.clear_loaded();
     }
 
     /// Current power state.

@@ -109,12 +109,11 @@ fn context_binding(
 /// ordinary object, 0x80000002 for an stClear one, 0x80000001 for a sequence
 /// object and the session handle for a session; the sequence number is the next
 /// value of the per-reset context counter. Session contexts are bound to the NULL
-/// hierarchy's proof, so they die at TPM Reset; only the latest context of a
-/// session loads.
+/// hierarchy's proof, so they die at TPM Reset; they survive TPM Restart and TPM
+/// Resume (Part 1, clause 30), as the record of saved sessions does; only the
+/// latest context of a session loads.
 ///
 /// `TPM_RC_TOO_MANY_CONTEXTS`: the context counter is exhausted.
-/// SPEC-DEVIATION: saved sessions do not survive any Startup (the reference keeps
-/// them across TPM Resume).
 pub fn context_save(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     p.end()?;
     let handle = ctx.handle(0);
@@ -128,9 +127,9 @@ pub fn context_save(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
         return Err(TpmRc::HANDLE.at_handle(1));
     }
     let tpm = &mut *ctx.tpm;
-    let (plain, hierarchy, saved_handle) = match tpm.objects.get(handle) {
-        Some(Object::Key(k)) => (
-            postcard::to_allocvec(&SavedObject::Key(k.clone())).map_err(|_| TpmRc::FAILURE)?,
+    let object = tpm.objects.get(handle).ok_or(TpmRc::reference_handle(0))?;
+    let (hierarchy, saved_handle) = match object {
+        Object::Key(k) => (
             k.hierarchy,
             if k.st_clear {
                 SAVED_ST_CLEAR
@@ -138,15 +137,11 @@ pub fn context_save(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
                 SAVED_OBJECT
             },
         ),
-        Some(Object::Sequence(s)) => (
-            postcard::to_allocvec(&SavedObject::Sequence(s.export()))
-                .map_err(|_| TpmRc::FAILURE)?,
-            TpmRh::NULL.0,
-            SAVED_SEQUENCE,
-        ),
-        None => return Err(TpmRc::reference_handle(0)),
+        Object::Sequence(_) => (TpmRh::NULL.0, SAVED_SEQUENCE),
     };
-    let plain = Zeroizing::new(plain);
+    let plain = Zeroizing::new(
+        postcard::to_allocvec(&SavedObject::of(object)).map_err(|_| TpmRc::FAILURE)?,
+    );
     if plain.len() > MAX_CONTEXT_SIZE.saturating_sub(8) {
         return Err(TpmRc::FAILURE);
     }
@@ -174,7 +169,7 @@ pub fn context_save(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
 /// restart cycle, for stClear objects), or was altered; `TPM_RC_HIERARCHY`
 /// (parameter 1): its hierarchy is disabled; `TPM_RC_OBJECT_MEMORY`: no slot is
 /// free. A session context loads back at its own handle: `TPM_RC_HANDLE`
-/// (parameter 1) when that session is not saved (flushed, or lost at Startup),
+/// (parameter 1) when that session is not saved (flushed, or ended by TPM Reset),
 /// `TPM_RC_INTEGRITY` (parameter 1) for an older context of it,
 /// `TPM_RC_SESSION_MEMORY` when no session slot is free.
 pub fn context_load(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
@@ -204,12 +199,7 @@ pub fn context_load(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
         return Err(TpmRc::OBJECT_MEMORY);
     }
     let saved: SavedObject = postcard::from_bytes(&plain).map_err(|_| TpmRc::FAILURE)?;
-    let object = match saved {
-        SavedObject::Key(k) => Object::Key(k),
-        SavedObject::Sequence(s) => {
-            Object::Sequence(SequenceObject::import(&s).ok_or(TpmRc::FAILURE)?)
-        }
-    };
+    let object = saved.into_object().ok_or(TpmRc::FAILURE)?;
     let handle = ctx.tpm.objects.insert(object)?;
     ctx.out_handles.push(handle);
     Ok(())
@@ -263,11 +253,31 @@ fn load_session(ctx: &mut Ctx<'_>, context: &TpmsContext) -> TpmResult<()> {
     Ok(())
 }
 
-/// What a saved object context holds (inside the encryption).
+/// What a saved object context holds (inside the encryption); also the form in
+/// which the volatile state carries loaded objects. A key's derived values (its
+/// Name, the RSA private key) are rebuilt when it is read back, not stored.
 #[derive(Serialize, Deserialize)]
-enum SavedObject {
+pub(crate) enum SavedObject {
     Key(KeyObject),
     Sequence(SavedSequence),
+}
+
+impl SavedObject {
+    /// The saved form of a loaded object.
+    pub(crate) fn of(object: &Object) -> SavedObject {
+        match object {
+            Object::Key(k) => SavedObject::Key(k.clone()),
+            Object::Sequence(s) => SavedObject::Sequence(s.export()),
+        }
+    }
+
+    /// The loaded object again; None when a sequence state does not decode.
+    pub(crate) fn into_object(self) -> Option<Object> {
+        Some(match self {
+            SavedObject::Key(k) => Object::Key(k),
+            SavedObject::Sequence(s) => Object::Sequence(SequenceObject::import(&s)?),
+        })
+    }
 }
 
 /// TPM2_EvictControl — Part 3 §28.5: makes a transient object persistent at
@@ -337,6 +347,9 @@ pub fn evict_control(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
 
 #[cfg(test)]
 mod object_tests;
+
+#[cfg(test)]
+mod volatile_tests;
 
 #[cfg(test)]
 mod tests {

@@ -38,7 +38,11 @@ pub fn startup(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     match (su, orderly) {
         (TpmSu::STATE, Some(save)) => tpm_resume(tpm, save),
         (_, Some(save)) if save.state => tpm_restart(tpm, save),
-        (_, prev) => tpm_reset(tpm, prev.is_some()),
+        (_, prev) => {
+            tpm_reset(tpm, prev.is_some());
+            // Saved session contexts end with the NULL proof at TPM Reset.
+            tpm.sessions.clear();
+        }
     }
     if ctx.locality == 3 {
         // PC Client: a Startup at locality 3 records it in PCR 0.
@@ -53,7 +57,9 @@ pub fn startup(ctx: &mut Ctx<'_>, p: &mut Params<'_>) -> TpmResult<()> {
     tpm.apply_hcrtm();
     tpm.ph_enable = true;
     tpm.objects = ObjectTable::default();
-    tpm.sessions.clear();
+    // Loaded sessions end at every Startup; saved ones survive TPM Restart and
+    // TPM Resume (Part 1, clause 30).
+    tpm.sessions.clear_loaded();
     tpm.exclusive_audit = None;
     tpm.power = Power::Running;
     ctx.nv_dirty = true;

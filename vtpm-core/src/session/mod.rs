@@ -173,14 +173,28 @@ impl Session {
 
 /// A session saved with TPM2_ContextSave: still active (its handle stays taken)
 /// but not loaded; only the context with this sequence number may load it back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct SavedSlot {
     handle: u32,
     sequence: u64,
 }
 
-/// The active sessions: loaded ones and saved ones.
-#[derive(Default)]
+/// The record of saved sessions that the state written by Shutdown(STATE)
+/// keeps (the reference implementation's contextArray entries of saved
+/// sessions), so that their contexts load after TPM Restart or TPM Resume.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedRecord(Vec<SavedSlot>);
+
+impl SavedRecord {
+    /// True when no session is saved.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The active sessions: loaded ones and saved ones. Serialized only into the
+/// volatile state, which is secret-bearing (session keys).
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct SessionTable {
     sessions: Vec<Session>,
     saved: Vec<SavedSlot>,
@@ -301,10 +315,76 @@ impl SessionTable {
         self.sessions.is_empty()
     }
 
-    /// Drops every session, loaded or saved (TPM Reset/Restart/Resume; _TPM_Init).
+    /// Drops every session, loaded or saved (TPM Reset).
     pub fn clear(&mut self) {
         self.sessions.clear();
         self.saved.clear();
+    }
+
+    /// Drops the loaded sessions and keeps the saved ones (_TPM_Init, TPM
+    /// Restart and TPM Resume: loaded sessions are lost with power, while the
+    /// record of saved session contexts is part of the state that
+    /// Shutdown(STATE) keeps, so their contexts still load).
+    pub fn clear_loaded(&mut self) {
+        self.sessions.clear();
+    }
+
+    /// The record of saved sessions (handles and context sequence numbers).
+    pub fn saved_record(&self) -> SavedRecord {
+        SavedRecord(self.saved.clone())
+    }
+
+    /// Replaces the record of saved sessions (from the state that
+    /// Shutdown(STATE) wrote); false, and nothing changes, when the record could
+    /// not have been made by this TPM.
+    pub fn restore_saved_record(&mut self, record: SavedRecord) -> bool {
+        let candidate = SessionTable {
+            sessions: self.sessions.clone(),
+            saved: record.0,
+        };
+        if !candidate.is_consistent() {
+            return false;
+        }
+        self.saved = candidate.saved.clone();
+        true
+    }
+
+    /// True when the table could have been built by this TPM: at most
+    /// MAX_LOADED_SESSIONS loaded, every handle an HMAC or policy session handle
+    /// of a type that matches the session, within MAX_ACTIVE_SESSIONS, no two
+    /// sessions on one slot, and each policyDigest of its authHash size.
+    pub fn is_consistent(&self) -> bool {
+        fn in_range(handle: u32) -> bool {
+            matches!(
+                handle & 0xFF00_0000,
+                HMAC_SESSION_FIRST | POLICY_SESSION_FIRST
+            ) && handle & 0x00FF_FFFF < MAX_ACTIVE_SESSIONS
+        }
+        let loaded_ok = self.sessions.iter().all(|s| {
+            let first = match s.kind {
+                SessionType::Hmac => HMAC_SESSION_FIRST,
+                SessionType::Policy | SessionType::Trial => POLICY_SESSION_FIRST,
+            };
+            in_range(s.handle)
+                && s.handle & 0xFF00_0000 == first
+                && s.policy.digest.len() == s.auth_hash.digest_size()
+        });
+        let handles: Vec<u32> = self
+            .sessions
+            .iter()
+            .map(|s| s.handle)
+            .chain(self.saved.iter().map(|s| s.handle))
+            .collect();
+        let distinct = handles.iter().enumerate().all(|(i, h)| {
+            handles
+                .iter()
+                .skip(i.saturating_add(1))
+                .all(|o| !same_slot(*h, *o))
+        });
+        self.sessions.len() <= MAX_LOADED_SESSIONS
+            && loaded_ok
+            && self.saved.iter().all(|s| in_range(s.handle))
+            && distinct
     }
 }
 

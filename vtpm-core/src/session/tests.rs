@@ -229,6 +229,88 @@ fn saved_sessions_load_back_and_keep_working() {
     assert_eq!(context_load(&mut t, &mut p, &second.body).rc, 0x1CB); // HANDLE, param 1
 }
 
+/// Shutdown(`su`), a power cycle, then Startup(`startup`).
+fn power_cycle(t: &mut crate::Tpm, p: &mut crate::TestPlatform, su: u16, startup: u16) {
+    let sd = Cmd::new(TpmCc::SHUTDOWN).params(move |w| w.u16(su));
+    assert_eq!(run(t, p, &sd).rc, 0);
+    t.power_off();
+    t.power_on(p);
+    let st = Cmd::new(TpmCc::STARTUP).params(move |w| w.u16(startup));
+    assert_eq!(run(t, p, &st).rc, 0);
+}
+
+#[test]
+fn saved_sessions_survive_resume_and_restart() {
+    let (mut t, mut p) = started();
+    let nc = [0x11u8; 32];
+    let (h, nonce_tpm, rc) = start_session(&mut t, &mut p, TpmRh::NULL.0, &nc);
+    assert_eq!(rc, 0);
+    let (loaded, _, _) = start_session(&mut t, &mut p, TpmRh::NULL.0, &nc);
+    let saved = context_save(&mut t, &mut p, h);
+    assert_eq!(saved.rc, 0);
+    // TPM Resume: the saved session loads and keeps working; the loaded one is gone.
+    power_cycle(&mut t, &mut p, 1, 1);
+    assert_eq!(t.sessions.saved_handles(), [h]);
+    assert!(t.sessions.get(loaded).is_none());
+    let r = context_load(&mut t, &mut p, &saved.body);
+    assert_eq!(r.rc, 0, "{:#x}", r.rc);
+    let call = change_owner_auth(h, b"", &nc, &nonce_tpm, 1, b"");
+    let r = run_at(&mut t, &mut p, 0, &call.bytes);
+    assert_eq!(r.rc, 0, "{:#x}", r.rc);
+    let nonce2 = check_response(&r.raw, b"", &nc, 1);
+    // TPM Restart (Shutdown(STATE), Startup(CLEAR)) keeps it too.
+    let saved = context_save(&mut t, &mut p, h);
+    assert_eq!(saved.rc, 0);
+    power_cycle(&mut t, &mut p, 1, 0);
+    assert_eq!(context_load(&mut t, &mut p, &saved.body).rc, 0);
+    let call = change_owner_auth(h, b"", &nc, &nonce2, 1, b"");
+    assert_eq!(run_at(&mut t, &mut p, 0, &call.bytes).rc, 0);
+    // TPM Reset ends it.
+    let saved = context_save(&mut t, &mut p, h);
+    assert_eq!(saved.rc, 0);
+    power_cycle(&mut t, &mut p, 0, 0);
+    assert!(t.sessions.saved_handles().is_empty());
+    assert_eq!(context_load(&mut t, &mut p, &saved.body).rc, 0x1DF);
+}
+
+#[test]
+fn saved_sessions_survive_resume_in_a_new_engine() {
+    let (mut t, mut p) = started();
+    let nc = [0x44u8; 32];
+    let (h, nonce_tpm, _) = start_session(&mut t, &mut p, TpmRh::NULL.0, &nc);
+    let saved = context_save(&mut t, &mut p, h);
+    assert_eq!(saved.rc, 0);
+    let before = t.permanent_state();
+    let sd = Cmd::new(TpmCc::SHUTDOWN).params(|w| w.u16(1));
+    assert_eq!(run(&mut t, &mut p, &sd).rc, 0);
+    // The state written by Shutdown(STATE) carries the record of saved sessions.
+    let perm = t.permanent_state();
+    assert_ne!(perm, before);
+    let mut t2 = crate::Tpm::from_permanent_state(&perm).unwrap();
+    let mut p2 = crate::TestPlatform::new(3);
+    t2.power_on(&mut p2);
+    let st = Cmd::new(TpmCc::STARTUP).params(|w| w.u16(1));
+    assert_eq!(run(&mut t2, &mut p2, &st).rc, 0);
+    assert_eq!(context_load(&mut t2, &mut p2, &saved.body).rc, 0);
+    let call = change_owner_auth(h, b"", &nc, &nonce_tpm, 1, b"");
+    let r = run_at(&mut t2, &mut p2, 0, &call.bytes);
+    assert_eq!(r.rc, 0, "{:#x}", r.rc);
+    check_response(&r.raw, b"", &nc, 1);
+    // Without the record the engine still loads, but the context does not.
+    let tail = postcard::to_allocvec(&t.sessions.saved_record()).unwrap();
+    let base = &perm[..perm.len() - tail.len()];
+    let mut t3 = crate::Tpm::from_permanent_state(base).unwrap();
+    t3.power_on(&mut p2);
+    assert_eq!(run(&mut t3, &mut p2, &st).rc, 0);
+    assert_eq!(context_load(&mut t3, &mut p2, &saved.body).rc, 0x1CB);
+    // A record that does not decode, or names no session handle, is refused.
+    for bad_tail in [&[0xFFu8][..], &[1, 0x80, 0x80, 0x80, 0x80, 0x08, 1]] {
+        let mut bad = base.to_vec();
+        bad.extend_from_slice(bad_tail);
+        assert!(crate::Tpm::from_permanent_state(&bad).is_err());
+    }
+}
+
 #[test]
 fn saved_sessions_end_at_startup() {
     let (mut t, mut p) = started();

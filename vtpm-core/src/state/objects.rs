@@ -306,6 +306,32 @@ impl ObjectTable {
         Ok(h)
     }
 
+    /// Loads `obj` at `handle` (restoring a volatile state): `TPM_RC_VALUE` when
+    /// `handle` is not one of the transient slots, `TPM_RC_HANDLE` when it is
+    /// taken, `TPM_RC_OBJECT_MEMORY` when every slot is taken.
+    pub fn insert_at(&mut self, handle: u32, obj: Object) -> TpmResult<()> {
+        let slots = u32::try_from(MAX_LOADED_OBJECTS).unwrap_or(u32::MAX);
+        if handle
+            .checked_sub(TRANSIENT_FIRST)
+            .is_none_or(|o| o >= slots)
+        {
+            return Err(TpmRc::VALUE);
+        }
+        if self.get(handle).is_some() {
+            return Err(TpmRc::HANDLE);
+        }
+        if !self.has_room() {
+            return Err(TpmRc::OBJECT_MEMORY);
+        }
+        self.slots.push((handle, obj));
+        Ok(())
+    }
+
+    /// The loaded objects with their handles, in load order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Object)> {
+        self.slots.iter().map(|(h, o)| (*h, o))
+    }
+
     /// The object at `handle`.
     pub fn get(&self, handle: u32) -> Option<&Object> {
         self.slots
