@@ -72,18 +72,20 @@ fn initramfs(dir: &Path, init: &str) -> PathBuf {
 /// the vtpm log. With `reboot`, a guest reboot restarts the machine (QEMU resets
 /// the TPM with CMD_INIT) instead of ending QEMU.
 fn boot(dir: &Path, device: &str, init: &str, reboot: bool) -> (String, String) {
-    boot_with(dir, device, init, reboot, &[])
+    boot_with(dir, device, init, reboot, &[], &[])
 }
 
-/// [`boot`] with more QEMU arguments (machine type, firmware).
+/// [`boot`] with more QEMU arguments (machine type, firmware) and more
+/// `vtpm swtpm socket` options (`front`).
 fn boot_with(
     dir: &Path,
     device: &str,
     init: &str,
     reboot: bool,
     extra: &[String],
+    front: &[&str],
 ) -> (String, String) {
-    let (mut vtpm_child, ctrl, log) = start_front(dir, device);
+    let (mut vtpm_child, ctrl, log) = start_front_with(dir, device, front);
     let kernel = kernel().unwrap();
     let initrd = initramfs(dir, init);
     let out = run_with_timeout(
@@ -127,8 +129,13 @@ fn value<'a>(console: &'a str, key: &str) -> &'a str {
 }
 
 fn guest_sees_a_tpm2(device: &str) {
+    guest_sees_a_tpm2_on(device, &[]);
+}
+
+/// [`guest_sees_a_tpm2`] with `vtpm swtpm socket` options `front`.
+fn guest_sees_a_tpm2_on(device: &str, front: &[&str]) {
     let td = TestDir::new();
-    let (console, log) = boot(td.path(), device, INIT, false);
+    let (console, log) = boot_with(td.path(), device, INIT, false, &[], front);
     assert!(
         console.contains("VTPM-DONE"),
         "{console}\n--- vtpm log ---\n{log}"
@@ -141,6 +148,15 @@ fn guest_sees_a_tpm2(device: &str) {
     assert_eq!(value(&console, "PCR16"), "0".repeat(64));
     assert_eq!(value(&console, "PCR23"), "0".repeat(64));
     assert_eq!(value(&console, "PCR1-SHA1").len(), 40);
+    if front.contains(&"vm") {
+        // The engine ran in the stub VM, and its state was sealed there.
+        assert!(log.contains("stub VM running"), "{log}");
+        let state = fs::read(td.path().join(format!("{device}-state/permanent.state"))).unwrap();
+        assert_eq!(
+            state[11], 1,
+            "the state file is sealed (envelope protection 1)"
+        );
+    }
     // QEMU spoke the control protocol as it does to swtpm.
     for what in ["CMD_INIT", "CMD_SHUTDOWN"] {
         assert!(log.contains(what), "no {what} in the vtpm log:\n{log}");
@@ -160,6 +176,25 @@ fn linux_guest_with_tpm_tis() {
         return;
     }
     guest_sees_a_tpm2("tpm-tis");
+}
+
+/// The same guest with the TPM engine in a stub VM (`--isolation vm`): two QEMUs,
+/// the guest's and the vTPM's.
+#[test]
+fn linux_guest_with_tpm_tis_on_the_vm_backend() {
+    require!("qemu-system-x86_64", "busybox", "cpio");
+    if kernel().is_none() {
+        eprintln!("skipped: no kernel in /boot (linux-image-amd64)");
+        return;
+    }
+    if !stub_image().is_file() {
+        eprintln!(
+            "skipped: no stub image at {} (cargo build --release -p vtpm-stub --target x86_64-unknown-none)",
+            stub_image().display()
+        );
+        return;
+    }
+    guest_sees_a_tpm2_on("tpm-tis", &["--isolation", "vm", "--accel", "tcg"]);
 }
 
 #[test]
@@ -338,10 +373,20 @@ impl Monitor {
 
 /// Starts `vtpm swtpm socket` for a guest; returns the child and its control socket.
 fn start_front(dir: &Path, name: &str) -> (std::process::Child, PathBuf, PathBuf) {
+    start_front_with(dir, name, &[])
+}
+
+/// [`start_front`] with more `vtpm swtpm socket` options (the isolation backend).
+fn start_front_with(
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+) -> (std::process::Child, PathBuf, PathBuf) {
     let ctrl = dir.join(format!("{name}.sock"));
     let log = dir.join(format!("{name}-vtpm.log"));
     let child = vtpm()
         .args(["swtpm", "socket", "--tpm2"])
+        .args(extra)
         .arg("--tpmstate")
         .arg(format!(
             "dir={}",
@@ -689,7 +734,7 @@ fn ovmf_measured_boot_log_replays_to_pcrs() {
         "-drive".to_string(),
         format!("if=pflash,format=raw,file={}", vars.display()),
     ];
-    let (console, log) = boot_with(td.path(), "tpm-crb", INIT_MEASURED, false, &extra);
+    let (console, log) = boot_with(td.path(), "tpm-crb", INIT_MEASURED, false, &extra, &[]);
     let ctx = || format!("{console}\n--- vtpm log ---\n{log}");
     assert!(console.contains("VTPM-DONE"), "{}", ctx());
     let (banks, events) = replay(&hex_decode(value(&console, "EVENTLOG")));

@@ -18,14 +18,7 @@ use common::{free_port_pair, ok, run_with_timeout, Server, TestDir};
 
 /// Where `vtpm` looks for the image by default (next to its target dir).
 fn image() -> PathBuf {
-    if let Some(p) = std::env::var_os("VTPM_STUB_IMAGE") {
-        return PathBuf::from(p);
-    }
-    PathBuf::from(env!("CARGO_BIN_EXE_vtpm"))
-        .parent()
-        .and_then(|d| d.parent())
-        .map(|t| t.join("x86_64-unknown-none/release/vtpm-stub"))
-        .unwrap_or_default()
+    common::stub_image()
 }
 
 /// Returns from the test (printing why) when the image or QEMU is missing.

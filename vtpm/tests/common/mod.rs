@@ -490,3 +490,16 @@ pub fn sha256(parts: &[&[u8]]) -> Vec<u8> {
     }
     h.finalize().to_vec()
 }
+
+/// The stub image `vtpm --isolation vm` boots by default (in the `vtpm` binary's
+/// target directory), or `$VTPM_STUB_IMAGE`.
+pub fn stub_image() -> PathBuf {
+    if let Some(p) = std::env::var_os("VTPM_STUB_IMAGE") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_BIN_EXE_vtpm"))
+        .parent()
+        .and_then(|d| d.parent())
+        .map(|t| t.join("x86_64-unknown-none/release/vtpm-stub"))
+        .unwrap_or_default()
+}
