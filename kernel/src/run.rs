@@ -258,6 +258,19 @@ impl Stub {
         self.send(&Message::TpmResponse(&response.bytes), seq);
     }
 
+    /// The platform's H-CRTM/D-RTM hash signals, acknowledged in order.
+    fn signal(&mut self, seq: u32, kind: frame::SignalKind, data: &[u8]) {
+        let Some(tpm) = self.tpm.as_mut() else {
+            return self.refuse(seq, ErrorCode::Unsupported, "no TPM to signal yet");
+        };
+        match kind {
+            frame::SignalKind::HashStart => tpm.hash_start(),
+            frame::SignalKind::HashData => tpm.hash_data(data),
+            frame::SignalKind::HashEnd => tpm.hash_end(),
+        }
+        self.send(&Message::Signal { kind, data: &[] }, seq);
+    }
+
     /// Handles one well-formed frame.
     fn handle(&mut self, frame: &frame::Frame<'_>) {
         let seq = frame.sequence;
@@ -277,6 +290,7 @@ impl Stub {
             // Commands run to completion before the next frame is read, so there
             // is never a command in progress to cancel.
             Message::Cancel => {}
+            Message::Signal { kind, data } => self.signal(seq, kind, data),
             Message::StateSaveRequest(kind) => {
                 if self.sealing.is_none() || self.tpm.is_none() {
                     return self.refuse(

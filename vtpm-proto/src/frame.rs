@@ -77,6 +77,9 @@ pub enum FrameType {
     Error = 11,
     /// Host -> stub: start-up parameters (state key, entropy, clock, instance).
     Start = 12,
+    /// Host -> stub: a platform signal (the H-CRTM/D-RTM hash sequence); the stub
+    /// acknowledges it with a Signal frame of the same kind and sequence and no data.
+    Signal = 13,
 }
 
 impl FrameType {
@@ -95,6 +98,7 @@ impl FrameType {
             10 => FrameType::Shutdown,
             11 => FrameType::Error,
             12 => FrameType::Start,
+            13 => FrameType::Signal,
             _ => return None,
         })
     }
@@ -421,6 +425,26 @@ pub enum Message<'a> {
     },
     /// Host -> stub: start-up parameters.
     Start(StartParams<'a>),
+    /// Host -> stub: a platform signal; stub -> host: its acknowledgement (no data).
+    Signal {
+        /// What happened.
+        kind: SignalKind,
+        /// _TPM_Hash_Data's bytes (empty for the other kinds and in an
+        /// acknowledgement).
+        data: &'a [u8],
+    },
+}
+
+/// The platform signals a Signal frame carries (payload: the kind byte, then
+/// the data of a [`SignalKind::HashData`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalKind {
+    /// _TPM_Hash_Start.
+    HashStart = 1,
+    /// _TPM_Hash_Data.
+    HashData = 2,
+    /// _TPM_Hash_End.
+    HashEnd = 3,
 }
 
 impl<'a> Message<'a> {
@@ -458,6 +482,21 @@ impl<'a> Message<'a> {
                 _ => Err(bad),
             },
             FrameType::Start => StartParams::parse(p).map(Message::Start).ok_or(bad),
+            FrameType::Signal => match p.split_first() {
+                Some((1, [])) => Ok(Message::Signal {
+                    kind: SignalKind::HashStart,
+                    data: &[],
+                }),
+                Some((2, data)) => Ok(Message::Signal {
+                    kind: SignalKind::HashData,
+                    data,
+                }),
+                Some((3, [])) => Ok(Message::Signal {
+                    kind: SignalKind::HashEnd,
+                    data: &[],
+                }),
+                _ => Err(bad),
+            },
             FrameType::Error => match p.split_first_chunk::<2>() {
                 Some((code, rest)) => Ok(Message::Error {
                     code: ErrorCode::from_u16(u16::from_be_bytes(*code)),
@@ -483,6 +522,7 @@ impl<'a> Message<'a> {
             Message::Shutdown => FrameType::Shutdown,
             Message::Error { .. } => FrameType::Error,
             Message::Start(_) => FrameType::Start,
+            Message::Signal { .. } => FrameType::Signal,
         }
     }
 
@@ -507,6 +547,7 @@ impl<'a> Message<'a> {
                 &[&(*code as u16).to_be_bytes(), text.as_bytes()],
                 out,
             ),
+            Message::Signal { kind, data } => encode(t, sequence, &[&[*kind as u8], data], out),
             Message::Start(s) => encode(
                 t,
                 sequence,

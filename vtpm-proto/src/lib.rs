@@ -78,6 +78,7 @@
 //! | 10 | Shutdown | host -> stub | empty; no reply, the stub stops |
 //! | 11 | Error | either | code (u16, [`frame::ErrorCode`]), then text (UTF-8) |
 //! | 12 | Start | host -> stub | start-up parameters (below); answered by Ready |
+//! | 13 | Signal | either | kind (`1` _TPM_Hash_Start, `2` _TPM_Hash_Data followed by its bytes, `3` _TPM_Hash_End); the stub acknowledges with the same kind and no data |
 //!
 //! Start payload ([`frame::StartParams`], 98 bytes): layout version (u16, `1`),
 //! instance id (16), state key (32, AES-256-GCM), host entropy (32, mixed into

@@ -18,6 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use vtpm_core::{Power, Tpm};
+use vtpm_proto::frame::SignalKind;
 use vtpm_proto::InstanceId;
 use zeroize::Zeroizing;
 
@@ -77,23 +78,29 @@ impl Engine {
     pub fn hash_start(&mut self) {
         match &mut self.inner {
             Inner::Process { tpm, .. } => tpm.hash_start(),
-            // SPEC-DEVIATION: the channel has no frames for the H-CRTM/D-RTM
-            // indications yet, so the vm backend ignores them (no PCR 0/17 event).
-            Inner::Vm(_) => log::warn!("_TPM_Hash_Start is not supported by the vm backend yet"),
+            Inner::Vm(vm) => vm.signal(SignalKind::HashStart, &[]),
         }
     }
 
     /// _TPM_Hash_Data.
     pub fn hash_data(&mut self, data: &[u8]) {
-        if let Inner::Process { tpm, .. } = &mut self.inner {
-            tpm.hash_data(data);
+        match &mut self.inner {
+            Inner::Process { tpm, .. } => tpm.hash_data(data),
+            // The frame carries at most 8 KiB; the hash does not care how the
+            // data is split.
+            Inner::Vm(vm) => {
+                for chunk in data.chunks(4096) {
+                    vm.signal(SignalKind::HashData, chunk);
+                }
+            }
         }
     }
 
     /// _TPM_Hash_End: extends PCR 0 (before Startup) or PCR 17 (after).
     pub fn hash_end(&mut self) {
-        if let Inner::Process { tpm, .. } = &mut self.inner {
-            tpm.hash_end();
+        match &mut self.inner {
+            Inner::Process { tpm, .. } => tpm.hash_end(),
+            Inner::Vm(vm) => vm.signal(SignalKind::HashEnd, &[]),
         }
     }
 

@@ -426,7 +426,17 @@ fn swtpm_front_on_the_vm_backend() {
     // CMD_INIT restarts the stub from its sealed state; the TPM then needs
     // TPM2_Startup again.
     ioctl(&["-i"]);
+    // An H-CRTM before Startup and a D-RTM after it reach the stub's engine.
+    ioctl(&["-h", "h-crtm on the vm backend"]);
     ok(tpm2("tpm2_startup").arg("-c"));
+    ioctl(&["-h", "measured launch"]);
+    let pcrs = stdout(&ok(tpm2("tpm2_pcrread").arg("sha256:0,17")));
+    let mut start = [0u8; 32];
+    start[31] = 4;
+    let pcr0 = common::sha256(&[&start, &common::sha256(&[b"h-crtm on the vm backend"])]);
+    let pcr17 = common::sha256(&[&[0u8; 32], &common::sha256(&[b"measured launch"])]);
+    assert!(pcrs.contains(&hex(&pcr0).to_uppercase()), "{pcrs}");
+    assert!(pcrs.contains(&hex(&pcr17).to_uppercase()), "{pcrs}");
     let r = stdout(&ok(tpm2("tpm2_getrandom").args(["--hex", "4"])));
     assert_eq!(r.trim().len(), 8);
     assert_eq!(fs::read(state.join("permanent.state")).unwrap()[11], 1);

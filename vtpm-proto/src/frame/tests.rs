@@ -359,3 +359,25 @@ proptest! {
         prop_assert_eq!(Message::parse(&frame).unwrap(), m);
     }
 }
+
+#[test]
+fn signal_frames_round_trip_and_refuse_bad_kinds() {
+    for (kind, data) in [
+        (SignalKind::HashStart, &b""[..]),
+        (SignalKind::HashData, &b"crtm"[..]),
+        (SignalKind::HashEnd, &b""[..]),
+    ] {
+        let mut out = Vec::new();
+        Message::Signal { kind, data }.encode(7, &mut out).unwrap();
+        let (f, used) = decode(&out).unwrap();
+        assert_eq!(used, out.len());
+        assert_eq!(f.sequence, 7);
+        assert_eq!(Message::parse(&f).unwrap(), Message::Signal { kind, data });
+    }
+    for bad in [&[][..], &[0][..], &[4][..], &[1, 0][..], &[3, 9][..]] {
+        let mut out = Vec::new();
+        encode(FrameType::Signal, 1, &[bad], &mut out).unwrap();
+        let (f, _) = decode(&out).unwrap();
+        assert!(Message::parse(&f).is_err(), "{bad:?}");
+    }
+}

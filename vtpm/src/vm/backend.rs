@@ -527,6 +527,21 @@ impl VmBackend {
         }
     }
 
+    /// A platform hash signal (_TPM_Hash_Start/Data/End), acknowledged by the
+    /// stub before the next command can run. A stub that fails here is restarted
+    /// like after a failed command (the signal is lost, as the TPM was reset).
+    pub fn signal(&mut self, kind: frame::SignalKind, data: &[u8]) {
+        if self.stub.is_none() {
+            log::warn!("{kind:?} dropped: the stub VM is not running");
+            return;
+        }
+        let seq = self.seq();
+        let message = Message::Signal { kind, data };
+        if let Err(f) = self.exchange(&message, seq, FrameType::Signal) {
+            self.recover(&format!("{kind:?}"), &f);
+        }
+    }
+
     /// _TPM_Init: the stub is restarted from the durable state (mssim power-on
     /// after power-off, reset; swtpm CMD_INIT).
     pub fn power_cycle(&mut self) {
