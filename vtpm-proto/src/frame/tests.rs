@@ -101,7 +101,7 @@ fn garbage_is_refused_at_the_first_bad_byte() {
     assert_eq!(decode(b"VX"), Err(FrameError::BadMagic));
     assert_eq!(decode(b"VF\x02"), Err(FrameError::UnsupportedVersion(2)));
     assert_eq!(decode(b"VF\x01\x00"), Err(FrameError::UnknownType(0)));
-    assert_eq!(decode(b"VF\x01\x0d"), Err(FrameError::UnknownType(13)));
+    assert_eq!(decode(b"VF\x01\x0e"), Err(FrameError::UnknownType(14)));
     let mut long = b"VF\x01\x03\0\0\0\0".to_vec();
     long.extend_from_slice(&u32::MAX.to_be_bytes());
     assert_eq!(decode(&long), Err(FrameError::TooLong(u32::MAX)));
