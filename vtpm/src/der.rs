@@ -173,8 +173,7 @@ pub fn time(unix: u64) -> Vec<u8> {
         let text = format!("{:02}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z", y % 100);
         tlv(tag::UTC_TIME, text.as_bytes())
     } else {
-        let text = format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z");
-        tlv(tag::GENERALIZED_TIME, text.as_bytes())
+        generalized_time(unix)
     }
 }
 

@@ -339,6 +339,11 @@ impl LocalCa {
         Ok(der::seq(&[tbs, &sig_alg(), &der::bit_string(&sig)]))
     }
 
+    /// AuthorityKeyIdentifier { keyIdentifier [0] } naming this CA's key.
+    fn authority_key_id(&self) -> Vec<u8> {
+        der::seq(&[&der::tlv(0x80, &key_id(&self.public))])
+    }
+
     fn self_signed_certificate(&self) -> Result<Vec<u8>, Error> {
         let ski = key_id(&self.public);
         let extensions = der::seq(&[
@@ -391,12 +396,8 @@ impl LocalCa {
             &der::oid(&OID_TCG_TPM_SPECIFICATION),
             &der::set(&[&spec]),
         ])]);
-        let aki = der::seq(&[&der::tlv(0x80, &key_id(&self.public))]);
-        let vtpm = der::seq(&[
-            &der::utf8("virtual TPM"),
-            &der::utf8(&tpm.backend),
-            &der::utf8(&tpm.vmid),
-        ]);
+        let aki = self.authority_key_id();
+        let vtpm = vtpm_extension(tpm);
         let extensions = der::seq(&[
             &extension(&OID_AUTHORITY_KEY_ID, false, &aki),
             &extension(&OID_BASIC_CONSTRAINTS, true, &der::seq(&[])),
@@ -472,12 +473,8 @@ impl LocalCa {
             &rdn(&OID_TCG_AT_PLATFORM_SERIAL, &tpm.vmid),
         ]);
         let san = der::seq(&[&der::explicit(4, &platform)]);
-        let aki = der::seq(&[&der::tlv(0x80, &key_id(&self.public))]);
-        let vtpm = der::seq(&[
-            &der::utf8("virtual TPM"),
-            &der::utf8(&tpm.backend),
-            &der::utf8(&tpm.vmid),
-        ]);
+        let aki = self.authority_key_id();
+        let vtpm = vtpm_extension(tpm);
         let extensions = der::seq(&[
             &extension(&OID_AUTHORITY_KEY_ID, false, &aki),
             &extension(&OID_SUBJECT_ALT_NAME, false, &san),
@@ -489,15 +486,21 @@ impl LocalCa {
             &issuer,
             &sig_alg(),
             &serial()?,
-            &der::seq(&[
-                &der::generalized_time(now()),
-                &der::tlv(tag::GENERALIZED_TIME, b"99991231235959Z"),
-            ]),
+            &der::seq(&[&der::generalized_time(now()), &der::no_expiry()]),
             &attributes,
             &extensions,
         ]);
         self.sign(&info)
     }
+}
+
+/// The vTPM extension's value: `SEQUENCE { "virtual TPM", backend, vmid }`.
+fn vtpm_extension(tpm: &TpmDescription) -> Vec<u8> {
+    der::seq(&[
+        &der::utf8("virtual TPM"),
+        &der::utf8(&tpm.backend),
+        &der::utf8(&tpm.vmid),
+    ])
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
